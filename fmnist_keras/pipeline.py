@@ -1,0 +1,106 @@
+"""Splits and `tf.data` pipelines over in-memory uint8 Fashion-MNIST arrays.
+
+The pipeline shuffles *indices* and gathers whole batches from the uint8
+arrays, then casts and scales per batch: one gather and one multiply per
+batch instead of per-image work, so the host never limits the step rate.
+Batches are float32 NHWC in [0, 1] with int32 labels (DESIGN.md contract).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
+
+
+def train_val_split(x, y, val_size=10000, seed=0):
+    """Splits off a seeded, stratified validation set (report 001: 50k + 10k).
+
+    Args:
+        x, y: images and integer labels.
+        val_size: number of validation images; 0 gives an empty validation set.
+        seed: the split's seed (independent of the training seed).
+
+    Returns:
+        `(x_train, y_train), (x_val, y_val)`, disjoint, in a shuffled order.
+    """
+    _check_int("val_size", val_size, 0)
+    if val_size >= len(x):
+        raise ValueError(
+            f"val_size must be smaller than the {len(x)} training images. Received: "
+            f"val_size={val_size}")
+    val_idx = _stratified_indices(y, val_size, np.random.default_rng(seed))
+    mask = np.ones(len(x), bool)
+    mask[val_idx] = False
+    train_idx = np.random.default_rng(seed + 1).permutation(np.flatnonzero(mask))
+    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
+
+
+def limit_train(x, y, n, seed=0):
+    """Keeps a stratified random subset of `n` images (for quick runs)."""
+    _check_int("limit_train", n, 1)
+    if n >= len(x):
+        return x, y
+    idx = _stratified_indices(y, n, np.random.default_rng(seed))
+    return x[idx], y[idx]
+
+
+def _stratified_indices(y, n, rng):
+    """`n` indices whose class counts follow `y`'s proportions (largest remainder)."""
+    classes, counts = np.unique(y, return_counts=True)
+    quota = counts * n / len(y)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota)[: n - take.sum()]] += 1
+    picked = [rng.choice(np.flatnonzero(y == c), k, replace=False) for c, k in zip(classes, take)]
+    return rng.permutation(np.concatenate(picked))
+
+
+def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None):
+    """Batched `(images, labels)` from uint8 arrays.
+
+    Args:
+        x: uint8 images `(N, H, W)` or `(N, H, W, C)`.
+        y: integer labels `(N,)`.
+        batch_size: images per batch.
+        training: shuffle every epoch (reproducibly under `seed`) and drop the
+            last partial batch; otherwise keep the order and every image.
+        seed: the shuffle seed.
+        batch_map: optional `fn(images, labels) -> (images, labels)` applied
+            to float batches on the host (the `augment_on="host"` placement).
+
+    Returns:
+        A `tf.data.Dataset` of float32 `(B, H, W, C)` images in [0, 1] and
+        int32 labels `(B,)`, prefetched.
+    """
+    _check_int("batch_size", batch_size, 1)
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim not in (3, 4):
+        raise ValueError(
+            f"x must be uint8 images (N, H, W) or (N, H, W, C). Received: x with dtype={x.dtype}, "
+            f"shape={x.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length. Received: {len(x)} and {len(y)}")
+    if training and len(x) < batch_size:
+        raise ValueError(
+            f"batch_size must not exceed the {len(x)} training images (the last partial batch "
+            f"is dropped). Received: batch_size={batch_size}")
+    if x.ndim == 3:
+        x = x[..., None]
+    images = tf.constant(x)
+    labels = tf.constant(np.asarray(y, np.int32))
+    ds = tf.data.Dataset.range(len(x))
+    if training:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=training)
+
+    def gather(idx):
+        batch = tf.cast(tf.gather(images, idx), tf.float32) * (1.0 / 255.0)
+        return batch, tf.gather(labels, idx)
+
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if batch_map is not None:
+        # Sequential on purpose: the augmentation's SeedGenerator is stateful.
+        ds = ds.map(batch_map)
+    return ds.prefetch(tf.data.AUTOTUNE)

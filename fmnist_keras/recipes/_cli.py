@@ -1,0 +1,66 @@
+"""Builds a recipe's command line from its config dataclass.
+
+Every field becomes a flag (`batch_size` -> `--batch-size`) whose default
+and help come from the dataclass, so defaults live in one place. `--quick`
+applies the recipe's CPU preset first; flags given explicitly win over it.
+When `--epochs` changes the length, phase lengths given in epochs
+(`warmup_epochs`, `restart_epochs`) scale with it unless also given.
+"""
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+from fmnist_keras.data import DataError
+
+SCALED_WITH_EPOCHS = ("warmup_epochs", "restart_epochs")
+
+
+def _flag_type(default):
+    if isinstance(default, bool):
+        return None
+    return type(default)
+
+
+def build_parser(config_cls, description, quick_help):
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = config_cls()
+    for field in dataclasses.fields(config_cls):
+        default = getattr(defaults, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"(default: {default})")
+        else:
+            parser.add_argument(flag, type=_flag_type(default), default=None, metavar=field.name.upper(),
+                                help=f"(default: {default!r})")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    return parser
+
+
+def config_from_args(config_cls, args, quick_preset):
+    """The recipe default, then `--quick`, then explicit flags."""
+    explicit = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)
+                if getattr(args, f.name) is not None}
+    base = config_cls(**quick_preset) if args.quick else config_cls()
+    if "epochs" in explicit and explicit["epochs"] != base.epochs and explicit["epochs"] > 0:
+        scale = explicit["epochs"] / base.epochs
+        for name in SCALED_WITH_EPOCHS:
+            if name not in explicit:
+                explicit[name] = getattr(base, name) * scale
+    return dataclasses.replace(base, **explicit)
+
+
+def run_recipe(main_fn, argv, config_cls, description, quick_preset, quick_help, recipe):
+    """Parses `argv`, runs `main_fn(config)`, turns user errors into one line and exit 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = build_parser(config_cls, description, quick_help)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(config_cls, args, quick_preset)
+        return main_fn(config)
+    except (ValueError, DataError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
+        print(f"{recipe}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

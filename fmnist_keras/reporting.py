@@ -1,0 +1,96 @@
+"""Run folders: JSON that is never overwritten, history, curves, environment."""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+
+def make_run_dir(output_dir, recipe):
+    """Creates and returns a fresh run folder; an existing one is an error."""
+    if not output_dir:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output_dir = Path("runs") / recipe / stamp
+    path = Path(output_dir)
+    if path.exists():
+        raise FileExistsError(
+            f"output folder {str(path)!r} already exists; runs are never overwritten: pass a new "
+            f"--output-dir. Received: output_dir={str(output_dir)!r}")
+    path.mkdir(parents=True)
+    return path
+
+
+def write_json(path, data):
+    """Writes `data` as JSON to a file that must not exist yet."""
+    path = Path(path)
+    with open(path, "x") as f:  # "x": refuse to overwrite
+        json.dump(_plain(data), f, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def environment():
+    """Host, device and library versions for results.json and the ledger."""
+    import keras
+    import tensorflow as tf
+
+    devices = [d.device_type for d in tf.config.list_physical_devices()]
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "device": "GPU" if gpus else "CPU",
+        "devices": devices,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "git_commit": git_commit(),
+    }
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def plot_curves(history, path, title=""):
+    """Loss and accuracy per epoch: augmented train, clean train, validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key, label in ((metric, "train (augmented)"), (f"clean_{metric}", "train (clean)"),
+                           (f"val_{metric}", "validation")):
+            if key in history:
+                ax.plot(epochs, history[key], marker="o", markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,47 @@
+"""Callbacks the runner composes with Keras' own (EarlyStopping, CSVLogger, ...)."""
+
+import math
+
+import keras
+
+
+class CleanTrainMetrics(keras.callbacks.Callback):
+    """Logs `clean_loss` and `clean_accuracy` on un-augmented training images.
+
+    Report 000 puzzles over train accuracy below test accuracy: Keras' train
+    accuracy is measured on erased/patched batches. This evaluates a fixed
+    slice of clean training images each epoch so both curves can be shown.
+    Put it before the callbacks that read the logs (CSVLogger, EarlyStopping).
+
+    Args:
+        dataset: a finite `tf.data.Dataset` of clean `(images, labels)` batches.
+    """
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.model.evaluate(self.dataset, verbose=0, return_dict=True)
+        if logs is not None:
+            logs["clean_loss"] = results["loss"]
+            logs["clean_accuracy"] = results["accuracy"]
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops when the loss turns NaN/inf and says which epoch and what to try."""
+
+    def __init__(self):
+        super().__init__()
+        self.message = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.message = (
+                f"loss became {loss} in epoch {self._epoch + 1}, batch {batch + 1}: try a lower "
+                "--lr, a longer warmup, or --precision fp32")
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch

@@ -1,0 +1,78 @@
+"""`TrainConfig`: every knob of a training run, in one frozen dataclass.
+
+A recipe subclasses it with its report's values as defaults; the CLI builds
+its flags from the fields (one place for defaults); `fit_and_evaluate`
+reads it. Fields that match a model builder's keyword (`width`, `norm`,
+`stem`, ...) are passed to the builder.
+"""
+
+import dataclasses
+
+from fmnist_keras.augment import parse_augment
+from fmnist_keras.models import model_knobs
+from fmnist_keras.training.trainer import PLACEMENTS
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters in the reports' own units (epochs, lr per batch, ...)."""
+
+    model: str = "resnet18"  # a name from fmnist_keras.models.list_models()
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1  # peak learning rate for this batch size
+    optimizer: str = "sgd"  # sgd (PyTorch semantics) | adam
+    momentum: float = 0.9
+    nesterov: bool = False
+    l2: float = 0.0  # coupled L2 weight decay (PyTorch's weight_decay)
+    warmup_epochs: float = 0.0  # phase lengths scale with --epochs (see phase_epochs)
+    warmup_start_lr: float = 0.0
+    restart_epochs: float = 0.0  # cosine warm-restart phase at the end
+    restart_lr: float = 0.001
+    restart_cycles: int = 2  # warm restarts within the restart phase
+    augment: str = ""  # e.g. "erasing,ricap(beta=0.1)"
+    augment_on: str = "device"  # device | host
+    patience: int = 0  # early stopping on val accuracy; 0 disables
+    limit_train: int = 0  # 0: all training images
+    val_size: int = 10000
+    clean_train_size: int = 5000  # clean-train accuracy slice per epoch; 0 disables
+    data_dir: str = ""
+    output_dir: str = ""  # default runs/<recipe>/<timestamp>
+    seed: int = 0
+
+    def __post_init__(self):
+        positive = ("epochs", "batch_size")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+        for name in ("limit_train", "val_size", "clean_train_size", "patience", "restart_cycles"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
+        for name in ("lr", "l2", "warmup_epochs", "restart_epochs", "warmup_start_lr", "restart_lr"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
+        if self.lr == 0:
+            raise ValueError(f"lr must be > 0. Received: lr={self.lr!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}. Received: optimizer={self.optimizer!r}")
+        if self.augment_on not in PLACEMENTS:
+            raise ValueError(f"augment_on must be one of {PLACEMENTS}. Received: augment_on={self.augment_on!r}")
+        model_knobs(self.model)  # unknown model names fail here, before any work
+        parse_augment(self.augment)
+        if self.warmup_epochs + self.restart_epochs >= self.epochs:
+            raise ValueError(
+                "warmup_epochs + restart_epochs must leave room for the cosine phase within "
+                f"epochs. Received: epochs={self.epochs}, warmup_epochs={self.warmup_epochs}, "
+                f"restart_epochs={self.restart_epochs}")
+
+    def builder_knobs(self):
+        """The fields that are keyword knobs of the chosen model's builder."""
+        knobs = model_knobs(self.model)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name in knobs and f.name not in ("input_shape", "num_classes")}
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
