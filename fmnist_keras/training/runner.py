@@ -8,6 +8,7 @@ config.json, history.csv, results.json, model.keras, curves.png.
 
 import dataclasses
 import logging
+import sys
 import time
 
 import keras
@@ -54,22 +55,25 @@ def load_splits(config):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
-def fit_and_evaluate(config, recipe="run", verbose=1):
+def fit_and_evaluate(config, recipe="run", verbose="auto"):
     """Trains and tests one model; returns (and writes) the results dict.
 
     Args:
         config: a `TrainConfig` (or a recipe's subclass).
         recipe: the recipe name (default run folder and titles).
-        verbose: Keras' fit verbosity (1: progress bar).
+        verbose: Keras' fit verbosity; "auto" is a progress bar on a terminal
+            and one line per epoch in logs and CI.
     """
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
-    run_dir = reporting.make_run_dir(config.output_dir, recipe)
-    reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
     keras.utils.set_random_seed(config.seed)
-
+    # Data and model first: a bad data folder or knob fails before a run folder exists.
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_splits(config)
     has_val = len(x_val) > 0
     classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,), **config.builder_knobs())
+    run_dir = reporting.make_run_dir(config.output_dir, recipe)
+    reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
     trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed)
     host_map = trainer.augment_batch if config.augment_on == "host" else None
     train_ds = pipeline.make_dataset(
@@ -99,7 +103,7 @@ def fit_and_evaluate(config, recipe="run", verbose=1):
 
     fit_start = time.time()
     history = trainer.fit(train_ds, epochs=config.epochs, validation_data=val_ds,
-                          callbacks=callbacks, verbose=verbose)
+                          callbacks=callbacks, verbose=verbose, shuffle=False)  # the dataset reshuffles itself
     train_seconds = time.time() - fit_start
     if nan_guard.message:
         raise FloatingPointError(nan_guard.message)

@@ -1,0 +1,79 @@
+"""Recipes from the command line: a real tiny run, the --quick preset, and every bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fmnist_keras.recipes import _cli, resnet_erasing
+
+TINY = ["--limit-train", "512", "--epochs", "1", "--width", "8", "--val-size", "500",
+        "--clean-train-size", "256", "--batch-size", "64"]
+
+
+def test_module_runs_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fmnist_keras.recipes.resnet_erasing", *TINY, "--output-dir", str(out)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "resnet_erasing: test accuracy" in proc.stdout
+    assert "IDX files from" in proc.stderr  # the data source is logged
+    results = json.loads((out / "results.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert results["epochs_run"] == 1 and config["width"] == 8
+    assert config["augment"] == "erasing(prob=0.5),ricap(beta=0.1)"  # report 000's stack
+    # --epochs 1 of 120 scales the warmup and restart phases with it.
+    assert config["warmup_epochs"] == pytest.approx(10 / 120)
+    assert config["restart_epochs"] == pytest.approx(10 / 120)
+
+
+def test_quick_preset_then_explicit_flags_win():
+    parser = _cli.build_parser(resnet_erasing.Config, "", "")
+    config = _cli.config_from_args(resnet_erasing.Config, parser.parse_args(["--quick", "--width", "24"]),
+                                   resnet_erasing.QUICK)
+    assert config.width == 24 and config.epochs == resnet_erasing.QUICK["epochs"]
+    full = _cli.config_from_args(resnet_erasing.Config, parser.parse_args([]), resnet_erasing.QUICK)
+    assert (full.epochs, full.batch_size, full.l2, full.patience) == (120, 256, 5e-4, 15)
+    assert (full.warmup_epochs, full.restart_epochs, full.warmup_start_lr) == (10, 10, 0.01)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--batch-size", "0"], "batch_size must be a positive integer. Received: batch_size=0"),
+    (["--epochs", "-1"], "Received: epochs=-1"),
+    (["--data-dir", "/no/such/folder"], "data_dir '/no/such/folder' does not exist"),
+    (["--model", "resnet99"], "unknown model 'resnet99'"),
+    (["--augment", "erasing(p=1)"], "unknown parameter(s) p for 'erasing'"),
+    (["--width", "0"], "Received: width=0"),
+    (["--norm", "layer"], "Received: norm='layer'"),
+])
+def test_bad_input_is_one_clear_line(flags, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        resnet_erasing.main([*TINY, *flags, "--output-dir", str(tmp_path / "r")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("resnet_erasing: error: ") and message in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "r").exists()  # nothing is written for a run that cannot start
+
+
+def test_existing_output_folder_is_never_touched(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "results.json").write_text("precious")
+    with pytest.raises(SystemExit):
+        resnet_erasing.main([*TINY, "--output-dir", str(out)])
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == "precious" and len(list(out.iterdir())) == 1
+
+
+def test_help_lists_common_flags(capsys):
+    with pytest.raises(SystemExit) as info:
+        resnet_erasing.main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--epochs", "--batch-size", "--lr", "--limit-train", "--val-size", "--data-dir",
+                 "--output-dir", "--seed", "--quick", "95.88"):
+        assert flag in text
