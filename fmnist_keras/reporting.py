@@ -94,3 +94,40 @@ def plot_curves(history, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def save_classifier(model, path):
+    """Saves `model` to `path` atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def plot_confusion(y_true, y_pred, class_names, path):
+    """Confusion matrix (row-normalized) with per-class accuracy; returns the accuracies."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(class_names)
+    matrix = np.zeros((k, k), int)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    per_class = (np.diag(matrix) / np.maximum(matrix.sum(1), 1)).round(4).tolist()
+    fig, ax = plt.subplots(figsize=(8, 7))
+    ax.imshow(matrix / np.maximum(matrix.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            if matrix[i, j]:
+                ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=7,
+                        color="white" if i == j else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), [f"{n} ({a:.1%})" for n, a in zip(class_names, per_class)])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (per-class accuracy)")
+    ax.set_title(f"test accuracy {np.trace(matrix) / matrix.sum():.2%}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return per_class

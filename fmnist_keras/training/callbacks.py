@@ -45,3 +45,29 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+
+class BestClassifierCheckpoint(keras.callbacks.Callback):
+    """Keeps `path` holding the plain classifier of the best epoch so far.
+
+    Saves to a temporary file and renames it, so a run killed while saving
+    still has its previous best model. Only this run's own file is replaced.
+
+    Args:
+        classifier: the model inside the trainer (what users load).
+        path: the `.keras` file.
+        monitor: a validation metric where higher is better.
+    """
+
+    def __init__(self, classifier, path, monitor="val_accuracy"):
+        super().__init__()
+        self.classifier, self.path, self.monitor = classifier, path, monitor
+        self.best = -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            self.best = value
+            from fmnist_keras.reporting import save_classifier
+
+            save_classifier(self.classifier, self.path)

@@ -10,9 +10,13 @@ import dataclasses
 
 from fmnist_keras.augment import parse_augment
 from fmnist_keras.models import model_knobs
+from fmnist_keras.training.losses import LOSSES
+from fmnist_keras.training.optimizers import OPTIMIZERS
+from fmnist_keras.training.schedules import SCHEDULES
 from fmnist_keras.training.trainer import PLACEMENTS
 
-OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("fp32", "bf16", "fp16")
+STRATEGIES = ("none", "mirrored", "multiworker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,15 +27,25 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 0.1  # peak learning rate for this batch size
-    optimizer: str = "sgd"  # sgd (PyTorch semantics) | adam
+    optimizer: str = "sgd"  # sgd | sgdw | adam | adamw | rmsprop | radam | adabound
     momentum: float = 0.9
     nesterov: bool = False
-    l2: float = 0.0  # coupled L2 weight decay (PyTorch's weight_decay)
+    l2: float = 0.0  # coupled L2 (PyTorch's weight_decay): sgd, adam, rmsprop, radam, adabound
+    weight_decay: float = 0.0  # decoupled decay (Keras' weight_decay): sgdw, adamw
+    schedule: str = "warmup_cosine"  # warmup_cosine | sgdr | step | constant
     warmup_epochs: float = 0.0  # phase lengths scale with --epochs (see phase_epochs)
     warmup_start_lr: float = 0.0
     restart_epochs: float = 0.0  # cosine warm-restart phase at the end
     restart_lr: float = 0.001
     restart_cycles: int = 2  # warm restarts within the restart phase
+    sgdr_first_epochs: float = 10.0  # schedule=sgdr: first cycle
+    sgdr_t_mul: float = 2.0
+    sgdr_m_mul: float = 1.0
+    step_epochs: float = 30.0  # schedule=step: decay every step_epochs by step_gamma
+    step_gamma: float = 0.1
+    head: str = "softmax"  # softmax | sigmoid (one-vs-rest, report 001)
+    loss: str = "auto"  # auto | ce | nll | mse | bce
+    label_smoothing: float = 0.0
     augment: str = ""  # e.g. "erasing,ricap(beta=0.1)"
     augment_on: str = "device"  # device | host
     patience: int = 0  # early stopping on val accuracy; 0 disables
@@ -41,28 +55,32 @@ class TrainConfig:
     data_dir: str = ""
     output_dir: str = ""  # default runs/<recipe>/<timestamp>
     seed: int = 0
+    repeats: int = 1  # runs with seeds seed, seed+1, ...; mean +- std reported
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (mixed precision)
+    jit: bool = False  # XLA-compile the train step
+    strategy: str = "none"  # none | mirrored | multiworker (tf.distribute)
 
     def __post_init__(self):
-        positive = ("epochs", "batch_size")
-        for name in positive:
+        for name in ("epochs", "batch_size", "repeats"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-        for name in ("limit_train", "val_size", "clean_train_size", "patience", "restart_cycles"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
-        for name in ("lr", "l2", "warmup_epochs", "restart_epochs", "warmup_start_lr", "restart_lr"):
+        for name in ("limit_train", "val_size", "clean_train_size", "patience", "restart_cycles",
+                     "l2", "weight_decay", "label_smoothing", "warmup_epochs", "restart_epochs",
+                     "warmup_start_lr", "restart_lr"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
-        if self.lr == 0:
+        if not self.lr > 0:
             raise ValueError(f"lr must be > 0. Received: lr={self.lr!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}. Received: optimizer={self.optimizer!r}")
-        if self.augment_on not in PLACEMENTS:
-            raise ValueError(f"augment_on must be one of {PLACEMENTS}. Received: augment_on={self.augment_on!r}")
+        for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES),
+                              ("precision", PRECISIONS), ("strategy", STRATEGIES),
+                              ("augment_on", PLACEMENTS), ("head", ("softmax", "sigmoid"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(choices)}. Received: {name}={getattr(self, name)!r}")
         model_knobs(self.model)  # unknown model names fail here, before any work
         parse_augment(self.augment)
-        if self.warmup_epochs + self.restart_epochs >= self.epochs:
+        if self.schedule == "warmup_cosine" and self.warmup_epochs + self.restart_epochs >= self.epochs:
             raise ValueError(
                 "warmup_epochs + restart_epochs must leave room for the cosine phase within "
                 f"epochs. Received: epochs={self.epochs}, warmup_epochs={self.warmup_epochs}, "

@@ -219,3 +219,34 @@ class AdaBound(_AdamMoments):
 
     def get_config(self):
         return {**super().get_config(), "final_lr": self.final_lr, "gamma": self.gamma}
+
+
+OPTIMIZERS = ("sgd", "sgdw", "adam", "adamw", "rmsprop", "radam", "adabound")
+
+
+def make_optimizer(config, schedule):
+    """The config's optimizer on `schedule`.
+
+    `config.l2` is the coupled L2 of the reports (PyTorch's `weight_decay`);
+    `config.weight_decay` is the decoupled decay of "sgdw"/"adamw" (Keras'
+    `weight_decay`, Loshchilov & Hutter), multiplied by the learning rate.
+    """
+    name = config.optimizer
+    if name in ("sgdw", "adamw") and config.l2:
+        raise ValueError(f"{name} decays weights with weight_decay, not l2. Received: l2={config.l2!r}")
+    if name == "sgd":
+        return SGD(schedule, momentum=config.momentum, nesterov=config.nesterov, l2=config.l2)
+    if name == "sgdw":
+        return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
+                                    weight_decay=config.weight_decay or None)
+    if name == "adam":
+        return Adam(schedule, l2=config.l2)
+    if name == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    if name == "rmsprop":
+        return RMSprop(schedule, l2=config.l2)
+    if name == "radam":
+        return RAdam(schedule, l2=config.l2)
+    if name == "adabound":
+        return AdaBound(schedule, l2=config.l2)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}. Received: optimizer={name!r}")

@@ -1,11 +1,15 @@
 """`fit_and_evaluate(config)`: the one training loop every recipe shares.
 
-Loads the real data, splits, builds the model and the trainer, compiles with
-the config's optimizer and schedule, fits with the standard callbacks, tests
-the best-validation weights and writes the run folder:
-config.json, history.csv, results.json, model.keras, curves.png.
+Loads the real data, splits, builds the model and the trainer (inside the
+config's `tf.distribute` strategy and dtype policy), compiles with the
+config's optimizer, schedule and loss, fits with the standard callbacks,
+tests the best-validation weights and writes the run folder: config.json,
+history.csv, results.json, model.keras, curves.png, confusion.png, lr.png.
+With `repeats > 1` it runs seeds `seed, seed+1, ...` in sub-folders and
+reports mean +- std.
 """
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -16,30 +20,15 @@ import numpy as np
 
 from fmnist_keras import data, pipeline, reporting
 from fmnist_keras.models import build_model
-from fmnist_keras.training.callbacks import CleanTrainMetrics, StopOnNaN
-from fmnist_keras.training.optimizers import SGD
-from fmnist_keras.training.schedules import WarmupCosine
+from fmnist_keras.training.callbacks import BestClassifierCheckpoint, CleanTrainMetrics, StopOnNaN
+from fmnist_keras.training.losses import make_loss
+from fmnist_keras.training.optimizers import make_optimizer
+from fmnist_keras.training.schedules import make_schedule, plot_schedule
 from fmnist_keras.training.trainer import AugmentingTrainer
 
 logger = logging.getLogger(__name__)
 
-
-def make_optimizer(config, steps_per_epoch):
-    """The config's optimizer on a warmup -> cosine (-> restarts) schedule."""
-    restart_steps = round(config.restart_epochs * steps_per_epoch)
-    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    schedule = WarmupCosine(
-        peak=config.lr,
-        warmup_steps=warmup_steps,
-        cosine_steps=config.epochs * steps_per_epoch - warmup_steps - restart_steps,
-        warmup_start=config.warmup_start_lr,
-        restart_steps=restart_steps,
-        restart_lr=config.restart_lr,
-        restart_cycle_steps=max(1, restart_steps // max(config.restart_cycles, 1)),
-    )
-    if config.optimizer == "sgd":
-        return SGD(schedule, momentum=config.momentum, nesterov=config.nesterov, l2=config.l2)
-    return keras.optimizers.Adam(schedule)
+_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
 def load_splits(config):
@@ -55,8 +44,30 @@ def load_splits(config):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
+def make_strategy(name):
+    """A `tf.distribute` strategy; "none" is TensorFlow's default (one device)."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":  # needs TF_CONFIG describing the cluster
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+@contextlib.contextmanager
+def dtype_policy(precision):
+    """Sets the global dtype policy for the block and restores it after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(_POLICIES[precision])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def fit_and_evaluate(config, recipe="run", verbose="auto"):
-    """Trains and tests one model; returns (and writes) the results dict.
+    """Trains and tests one model (or `config.repeats` seeds); returns the results dict.
 
     Args:
         config: a `TrainConfig` (or a recipe's subclass).
@@ -66,44 +77,87 @@ def fit_and_evaluate(config, recipe="run", verbose="auto"):
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    if config.repeats == 1:
+        return _single_run(config, recipe, verbose)
+    return _repeated_runs(config, recipe, verbose)
+
+
+def _repeated_runs(config, recipe, verbose):
+    load_splits(config)  # fail on bad data before any folder exists
+    top = reporting.make_run_dir(config.output_dir, recipe)
+    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+    runs = []
+    for k in range(config.repeats):
+        seed = config.seed + k
+        sub = config.replace(seed=seed, repeats=1, output_dir=str(top / f"seed{seed}"))
+        runs.append(_single_run(sub, recipe, verbose))
+    accs = np.array([r["test_accuracy"] for r in runs])
+    summary = {
+        "recipe": recipe,
+        "model": config.model,
+        "repeats": config.repeats,
+        "test_accuracy": float(accs.mean()),
+        "test_accuracy_std": float(accs.std(ddof=1)),
+        "test_accuracies": accs.tolist(),
+        "epochs_run": [r["epochs_run"] for r in runs],
+        "train_seconds": round(sum(r["train_seconds"] for r in runs), 2),
+        "best_val_accuracy": (float(np.mean([r["best_val_accuracy"] for r in runs]))
+                              if runs[0]["best_val_accuracy"] is not None else None),
+        "train_images_per_second": float(np.mean([r["train_images_per_second"] for r in runs])),
+        "run_dir": str(top),
+        "runs": [r["run_dir"] for r in runs],
+        **reporting.environment(),
+    }
+    reporting.write_json(top / "results.json", summary)
+    return summary
+
+
+def _single_run(config, recipe, verbose):
     start = time.time()
     keras.utils.set_random_seed(config.seed)
     # Data and model first: a bad data folder or knob fails before a run folder exists.
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_splits(config)
     has_val = len(x_val) > 0
-    classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,), **config.builder_knobs())
+    strategy = make_strategy(config.strategy)
+    with dtype_policy(config.precision), strategy.scope():
+        classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,),
+                                 **config.builder_knobs())
+        trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed)
+        steps_per_epoch = len(x_train) // config.batch_size
+        schedule = make_schedule(config, steps_per_epoch)
+        trainer.compile(optimizer=make_optimizer(config, schedule),
+                        loss=make_loss(config.loss, config.head, config.label_smoothing),
+                        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                        jit_compile=config.jit)
     run_dir = reporting.make_run_dir(config.output_dir, recipe)
     reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
-    trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed)
+
     host_map = trainer.augment_batch if config.augment_on == "host" else None
     train_ds = pipeline.make_dataset(
         x_train, y_train, config.batch_size, training=True, seed=config.seed, batch_map=host_map)
-    steps_per_epoch = len(x_train) // config.batch_size
     eval_batch = max(config.batch_size, 500)
     val_ds = pipeline.make_dataset(x_val, y_val, eval_batch, training=False) if has_val else None
 
-    head = getattr(config, "head", "softmax")
-    loss = (keras.losses.BinaryCrossentropy() if head == "sigmoid"
-            else keras.losses.CategoricalCrossentropy())
-    trainer.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss,
-                    metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-
     callbacks = []
-    if config.clean_train_size:
+    if config.clean_train_size:  # first: the callbacks after it read its logs
         n = min(config.clean_train_size, len(x_train))
         callbacks.append(CleanTrainMetrics(
             pipeline.make_dataset(x_train[:n], y_train[:n], eval_batch, training=False)))
     nan_guard = StopOnNaN()
     callbacks += [nan_guard, keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
+    if has_val:
+        callbacks.append(BestClassifierCheckpoint(classifier, run_dir / "model.keras"))
     early = None
     if has_val and config.patience:
         early = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=config.patience, restore_best_weights=True)
         callbacks.append(early)
+    if getattr(config, "tensorboard", False):
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
 
     fit_start = time.time()
-    history = trainer.fit(train_ds, epochs=config.epochs, validation_data=val_ds,
-                          callbacks=callbacks, verbose=verbose, shuffle=False)  # the dataset reshuffles itself
+    history = trainer.fit(train_ds, epochs=config.epochs, validation_data=val_ds, callbacks=callbacks,
+                          verbose=verbose, shuffle=False)  # the dataset reshuffles itself
     train_seconds = time.time() - fit_start
     if nan_guard.message:
         raise FloatingPointError(nan_guard.message)
@@ -111,8 +165,12 @@ def fit_and_evaluate(config, recipe="run", verbose="auto"):
 
     test_ds = pipeline.make_dataset(x_test, y_test, eval_batch, training=False)
     test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
-    classifier.save(run_dir / "model.keras")
+    predictions = classifier.predict(test_ds.map(lambda x, y: x), verbose=0).argmax(axis=1)
+    if not has_val or early is not None:  # else model.keras already holds the best epoch
+        reporting.save_classifier(classifier, run_dir / "model.keras")
     reporting.plot_curves(history.history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
+    per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
+    plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
 
     val_acc = history.history.get("val_accuracy")
     results = {
@@ -123,8 +181,9 @@ def fit_and_evaluate(config, recipe="run", verbose="auto"):
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
         "best_val_accuracy": max(val_acc) if val_acc else None,
-        "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc and early else epochs_run,
+        "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else epochs_run,
         "epochs_run": epochs_run,
+        "per_class_accuracy": dict(zip(data.CLASS_NAMES, per_class)),
         "train_images": len(x_train),
         "train_seconds": round(train_seconds, 2),
         "train_images_per_second": round(epochs_run * steps_per_epoch * config.batch_size / train_seconds, 1),
