@@ -57,7 +57,7 @@ def _stratified_indices(y, n, rng):
     return rng.permutation(np.concatenate(picked))
 
 
-def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None):
+def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None, epochs=None, first_epoch=0):
     """Batched `(images, labels)` from uint8 arrays.
 
     Args:
@@ -69,6 +69,12 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None):
         seed: the shuffle seed.
         batch_map: optional `fn(images, labels) -> (images, labels)` applied
             to float batches on the host (the `augment_on="host"` placement).
+        epochs: training only. None: one epoch, reshuffled at every iteration.
+            An int: one stream of the batches of epochs `first_epoch ..
+            epochs - 1` (pass `steps_per_epoch` to `fit`), where each epoch's
+            order is a pure function of `(seed, epoch)`, so a run resumed at
+            an epoch sees exactly the batches an uninterrupted run would.
+        first_epoch: the first epoch of that stream.
 
     Returns:
         A `tf.data.Dataset` of float32 `(B, H, W, C)` images in [0, 1] and
@@ -90,10 +96,13 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None):
         x = x[..., None]
     images = tf.constant(x)
     labels = tf.constant(np.asarray(y, np.int32))
-    ds = tf.data.Dataset.range(len(x))
-    if training:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=training)
+    if training and epochs is not None:
+        ds = _epoch_stream(len(x), batch_size, seed, first_epoch, epochs)
+    else:
+        ds = tf.data.Dataset.range(len(x))
+        if training:
+            ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=training)
 
     def gather(idx):
         batch = tf.cast(tf.gather(images, idx), tf.float32) * (1.0 / 255.0)
@@ -104,3 +113,15 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None):
         # Sequential on purpose: the augmentation's SeedGenerator is stateful.
         ds = ds.map(batch_map)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_stream(n, batch_size, seed, first_epoch, epochs):
+    """Index batches for epochs `first_epoch .. epochs - 1`, each shuffled by `(seed, epoch)`."""
+    steps = n // batch_size
+
+    def one_epoch(epoch):
+        keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        order = tf.argsort(keys)[: steps * batch_size]
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(tf.cast(order, tf.int64), (steps, batch_size)))
+
+    return tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)

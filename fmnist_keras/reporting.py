@@ -131,3 +131,18 @@ def plot_confusion(y_true, y_pred, class_names, path):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return per_class
+
+
+def read_history(path):
+    """history.csv as {column: [floats]} (empty if the file does not exist)."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = {key: [row[key] for row in rows] for key in (rows[0].keys() if rows else [])}
+    # CSVLogger writes "NA" for a metric an epoch lacks; such columns are left out.
+    return {key: [float(v) for v in values] for key, values in columns.items()
+            if all(v not in (None, "", "NA") for v in values)}

@@ -79,3 +79,17 @@ def test_bad_arguments(fmnist):
         pipeline.make_dataset(x[:10], y[:10], 64, training=True)
     with pytest.raises(ValueError, match="dtype=float32"):
         pipeline.make_dataset(x[:10].astype("float32"), y[:10], 2, training=False)
+
+
+def test_epoch_stream_is_a_pure_function_of_seed_and_epoch(fmnist):
+    (x, y), _ = fmnist
+    x, y = x[:640], y[:640]
+    full = [b.numpy() for _, b in pipeline.make_dataset(x, y, 64, training=True, seed=7, epochs=3)]
+    assert len(full) == 30
+    epochs = [np.concatenate(full[i * 10:(i + 1) * 10]) for i in range(3)]
+    for e in epochs:  # each epoch is a permutation of all labels
+        np.testing.assert_array_equal(np.sort(e), np.sort(y))
+    assert not np.array_equal(epochs[0], epochs[1])
+    resumed = [b.numpy() for _, b in pipeline.make_dataset(x, y, 64, training=True, seed=7, epochs=3,
+                                                           first_epoch=2)]
+    np.testing.assert_array_equal(np.concatenate(resumed), epochs[2])

@@ -35,6 +35,10 @@ class AugmentStack(keras.layers.Layer):
         self.augment = format_augment(self.stack)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="augment_seed")
+        # Keras saves a layer's own variables but not its SeedGenerators' state;
+        # tracking the state as a weight puts the random stream into checkpoints,
+        # so a resumed run draws the same augmentations as an uninterrupted one.
+        self._track_variable(self.seed_generator.state)
 
     def call(self, images, labels):
         for name, params in self.stack:

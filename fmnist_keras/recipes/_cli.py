@@ -37,6 +37,8 @@ def build_parser(config_cls, description, quick_help):
             parser.add_argument(flag, type=_flag_type(default), default=None, metavar=field.name.upper(),
                                 help=f"(default: {default!r})")
     parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue an interrupted run in its folder, with its own config.json")
     return parser
 
 
@@ -53,14 +55,45 @@ def config_from_args(config_cls, args, quick_preset):
     return dataclasses.replace(base, **explicit)
 
 
-def run_recipe(main_fn, argv, config_cls, description, quick_preset, quick_help, recipe):
-    """Parses `argv`, runs `main_fn(config)`, turns user errors into one line and exit 2."""
+def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, run=None):
+    """Parses `argv`, trains (or resumes), prints one summary line; returns the results.
+
+    User errors (bad flags, data, folders) become one line on stderr and exit 2.
+
+    Args:
+        run: optional `fn(config) -> results` replacing `fit_and_evaluate`
+            (recipes that run several configurations).
+    """
+    from fmnist_keras.training import runner
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = build_parser(config_cls, description, quick_help)
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(config_cls, args, quick_preset)
-        return main_fn(config)
+        if args.resume:
+            given = [f.name for f in dataclasses.fields(config_cls) if getattr(args, f.name) is not None]
+            if given or args.quick:
+                raise ValueError(
+                    "--resume continues a run with its own config.json; drop the other flags. "
+                    f"Received: {', '.join(given + ['quick'] * args.quick)}")
+            results = runner.resume(args.resume, config_cls, recipe)
+        else:
+            config = config_from_args(config_cls, args, quick_preset)
+            results = (run or (lambda c: runner.fit_and_evaluate(c, recipe=recipe)))(config)
     except (ValueError, DataError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
         print(f"{recipe}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    print(summary_line(recipe, results))
+    return results
+
+
+def summary_line(recipe, results):
+    """One line: test accuracy (mean +- std over repeats), best val, epochs, time, folder."""
+    acc = f"{results['test_accuracy']:.4f}"
+    if "test_accuracy_std" in results:
+        acc += f" +- {results['test_accuracy_std']:.4f} (n={results['repeats']})"
+    val = results.get("best_val_accuracy")
+    val = "none" if val is None else f"{val:.4f}"
+    return (f"{recipe}: test accuracy {acc}, best val {val}, epochs {results['epochs_run']}, "
+            f"{results['train_seconds']:.0f} s training, {results['train_images_per_second']:.0f} images/s "
+            f"-> {results['run_dir']}")

@@ -15,13 +15,13 @@ Run:
     python -m fmnist_keras.recipes.resnet_erasing            # full, 120 epochs
     python -m fmnist_keras.recipes.resnet_erasing --quick    # CPU preset, <= 5 min
     python -m fmnist_keras.recipes.resnet_erasing --epochs 30 --width 32
+    python -m fmnist_keras.recipes.resnet_erasing --resume runs/resnet_erasing/<stamp>
 """
 
 import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
 from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.runner import fit_and_evaluate
 
 RECIPE = "resnet_erasing"
 
@@ -60,18 +60,7 @@ QUICK_HELP = (
 
 def main(argv=None):
     """Runs the recipe from command-line flags; returns the results dict."""
-    return run_recipe(
-        lambda config: _summarize(fit_and_evaluate(config, recipe=RECIPE)), argv, Config,
-        __doc__, QUICK, QUICK_HELP, RECIPE)
-
-
-def _summarize(results):
-    print(
-        f"{RECIPE}: test accuracy {results['test_accuracy']:.4f} (best val "
-        f"{results['best_val_accuracy'] if results['best_val_accuracy'] is None else round(results['best_val_accuracy'], 4)}) "
-        f"after {results['epochs_run']} epochs, {results['train_seconds']:.0f} s training, "
-        f"{results['train_images_per_second']:.0f} images/s -> {results['run_dir']}")
-    return results
+    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE)
 
 
 if __name__ == "__main__":

@@ -59,10 +59,10 @@ class BestClassifierCheckpoint(keras.callbacks.Callback):
         monitor: a validation metric where higher is better.
     """
 
-    def __init__(self, classifier, path, monitor="val_accuracy"):
+    def __init__(self, classifier, path, monitor="val_accuracy", best=None):
         super().__init__()
         self.classifier, self.path, self.monitor = classifier, path, monitor
-        self.best = -math.inf
+        self.best = -math.inf if best is None else best  # a resumed run's best so far
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -71,3 +71,24 @@ class BestClassifierCheckpoint(keras.callbacks.Callback):
             from fmnist_keras.reporting import save_classifier
 
             save_classifier(self.classifier, self.path)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on validation accuracy that can continue a resumed run.
+
+    It starts from the validation accuracies of the epochs already run (read
+    back from history.csv), so a resumed run stops exactly when the
+    uninterrupted one would. It does not keep best weights in memory: the
+    best epoch's classifier is in model.keras (`BestClassifierCheckpoint`).
+    """
+
+    def __init__(self, past_val_accuracy=(), patience=15):
+        super().__init__(monitor="val_accuracy", mode="max", patience=patience)
+        self.past = list(past_val_accuracy)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.past:
+            best_index = max(range(len(self.past)), key=self.past.__getitem__)  # first best, as Keras
+            self.best = self.past[best_index]
+            self.wait = len(self.past) - 1 - best_index

@@ -11,16 +11,19 @@ reports mean +- std.
 
 import contextlib
 import dataclasses
+import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from fmnist_keras import data, pipeline, reporting
 from fmnist_keras.models import build_model
-from fmnist_keras.training.callbacks import BestClassifierCheckpoint, CleanTrainMetrics, StopOnNaN
+from fmnist_keras.training.callbacks import (
+    BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, StopOnNaN)
 from fmnist_keras.training.losses import make_loss
 from fmnist_keras.training.optimizers import make_optimizer
 from fmnist_keras.training.schedules import make_schedule, plot_schedule
@@ -28,6 +31,7 @@ from fmnist_keras.training.trainer import AugmentingTrainer
 
 logger = logging.getLogger(__name__)
 
+BACKUP = "backup"
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
@@ -112,7 +116,7 @@ def _repeated_runs(config, recipe, verbose):
     return summary
 
 
-def _single_run(config, recipe, verbose):
+def _single_run(config, recipe, verbose, resume=False):
     start = time.time()
     keras.utils.set_random_seed(config.seed)
     # Data and model first: a bad data folder or knob fails before a run folder exists.
@@ -129,12 +133,18 @@ def _single_run(config, recipe, verbose):
                         loss=make_loss(config.loss, config.head, config.label_smoothing),
                         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
                         jit_compile=config.jit)
-    run_dir = reporting.make_run_dir(config.output_dir, recipe)
-    reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+    if resume:
+        run_dir = Path(config.output_dir)
+        first_epoch = resume_point(run_dir)
+    else:
+        run_dir = reporting.make_run_dir(config.output_dir, recipe)
+        reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+        first_epoch = 0
+    past = reporting.read_history(run_dir / "history.csv") if first_epoch else {}
 
     host_map = trainer.augment_batch if config.augment_on == "host" else None
-    train_ds = pipeline.make_dataset(
-        x_train, y_train, config.batch_size, training=True, seed=config.seed, batch_map=host_map)
+    train_ds = pipeline.make_dataset(x_train, y_train, config.batch_size, training=True, seed=config.seed,
+                                     batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch)
     eval_batch = max(config.batch_size, 500)
     val_ds = pipeline.make_dataset(x_val, y_val, eval_batch, training=False) if has_val else None
 
@@ -144,35 +154,38 @@ def _single_run(config, recipe, verbose):
         callbacks.append(CleanTrainMetrics(
             pipeline.make_dataset(x_train[:n], y_train[:n], eval_batch, training=False)))
     nan_guard = StopOnNaN()
-    callbacks += [nan_guard, keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
+    callbacks += [nan_guard, keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(first_epoch))]
     if has_val:
-        callbacks.append(BestClassifierCheckpoint(classifier, run_dir / "model.keras"))
-    early = None
-    if has_val and config.patience:
-        early = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", mode="max", patience=config.patience, restore_best_weights=True)
-        callbacks.append(early)
+        callbacks.append(BestClassifierCheckpoint(
+            classifier, run_dir / "model.keras", best=max(past.get("val_accuracy", []), default=None)))
+        if config.patience:
+            callbacks.append(ResumableEarlyStopping(past.get("val_accuracy", []), patience=config.patience))
     if getattr(config, "tensorboard", False):
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    # Last, so that it saves after the epoch's logs and checkpoint are written.
+    callbacks.append(keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), save_freq="epoch"))
 
     fit_start = time.time()
-    history = trainer.fit(train_ds, epochs=config.epochs, validation_data=val_ds, callbacks=callbacks,
-                          verbose=verbose, shuffle=False)  # the dataset reshuffles itself
+    trainer.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps_per_epoch, initial_epoch=first_epoch,
+                validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False)
     train_seconds = time.time() - fit_start
     if nan_guard.message:
         raise FloatingPointError(nan_guard.message)
-    epochs_run = len(history.history["loss"])
+    history = reporting.read_history(run_dir / "history.csv")
+    epochs_run = len(history["loss"])
+    if has_val:  # test the best-validation epoch's weights, kept in model.keras
+        classifier.set_weights(keras.saving.load_model(run_dir / "model.keras").get_weights())
+    else:
+        reporting.save_classifier(classifier, run_dir / "model.keras")
 
     test_ds = pipeline.make_dataset(x_test, y_test, eval_batch, training=False)
     test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
     predictions = classifier.predict(test_ds.map(lambda x, y: x), verbose=0).argmax(axis=1)
-    if not has_val or early is not None:  # else model.keras already holds the best epoch
-        reporting.save_classifier(classifier, run_dir / "model.keras")
-    reporting.plot_curves(history.history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
+    reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
     per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
     plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
 
-    val_acc = history.history.get("val_accuracy")
+    val_acc = history.get("val_accuracy")
     results = {
         "recipe": recipe,
         "model": config.model,
@@ -183,13 +196,45 @@ def _single_run(config, recipe, verbose):
         "best_val_accuracy": max(val_acc) if val_acc else None,
         "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else epochs_run,
         "epochs_run": epochs_run,
+        "resumed_at_epoch": first_epoch or None,
         "per_class_accuracy": dict(zip(data.CLASS_NAMES, per_class)),
         "train_images": len(x_train),
         "train_seconds": round(train_seconds, 2),
-        "train_images_per_second": round(epochs_run * steps_per_epoch * config.batch_size / train_seconds, 1),
+        "train_images_per_second": round(
+            (epochs_run - first_epoch) * steps_per_epoch * config.batch_size / train_seconds, 1),
         "wall_seconds": round(time.time() - start, 2),
         "run_dir": str(run_dir),
         **reporting.environment(),
     }
     reporting.write_json(run_dir / "results.json", results)
     return results
+
+
+def resume_point(run_dir):
+    """The epoch an interrupted run folder resumes at (its last backed-up epoch)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json). Received: resume={str(run_dir)!r}")
+    if (run_dir / "results.json").exists():
+        raise ValueError(f"{run_dir} has finished already (results.json exists). Received: resume={str(run_dir)!r}")
+    meta = run_dir / BACKUP / "training_metadata.json"
+    return json.loads(meta.read_text())["epoch"] if meta.is_file() else 0
+
+
+def resume(run_dir, config_cls, recipe, verbose="auto"):
+    """Continues an interrupted run in its own folder; returns its results.
+
+    The backup (weights, optimizer state with the schedule position, and the
+    augmentation RNG state) is written at every epoch end, and each epoch's
+    data order depends only on `(seed, epoch)`, so the resumed run repeats
+    exactly what the uninterrupted run would have done from that epoch on.
+    Work since the last completed epoch is redone.
+    """
+    resume_point(run_dir)
+    saved = json.loads((Path(run_dir) / "config.json").read_text())
+    if saved.pop("recipe", recipe) != recipe:
+        raise ValueError(f"{run_dir} is a run of another recipe. Received: resume={str(run_dir)!r}")
+    config = config_cls(**{**saved, "output_dir": str(run_dir)})
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    return _single_run(config, recipe, verbose, resume=True)
