@@ -13,11 +13,14 @@ TINY = ["--limit-train", "512", "--epochs", "1", "--width", "8", "--val-size", "
         "--clean-train-size", "256", "--batch-size", "64"]
 
 
-def test_module_runs_end_to_end(tmp_path):
-    out = tmp_path / "run"
+def test_module_runs_end_to_end_and_records(tmp_path):
+    out, ledger = tmp_path / "run", tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "README.md").write_text("# L\n\n<!-- ledger:begin -->\n<!-- ledger:end -->\nkept\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "fmnist_keras.recipes.resnet_erasing", *TINY, "--output-dir", str(out)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        [sys.executable, "-m", "fmnist_keras.recipes.resnet_erasing", *TINY, "--output-dir", str(out),
+         "--record"], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "FMNIST_LEDGER_DIR": str(ledger)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "resnet_erasing: test accuracy" in proc.stdout
     assert "IDX files from" in proc.stderr  # the data source is logged
@@ -28,6 +31,13 @@ def test_module_runs_end_to_end(tmp_path):
     # --epochs 1 of 120 scales the warmup and restart phases with it.
     assert config["warmup_epochs"] == pytest.approx(10 / 120)
     assert config["restart_epochs"] == pytest.approx(10 / 120)
+    # The ledger got one JSON and a table row derived from it; text outside the markers is kept.
+    [entry] = list((ledger / "runs").glob("resnet_erasing-*.json"))
+    saved = json.loads(entry.read_text())
+    assert saved["test_accuracy"] == results["test_accuracy"] and saved["report"] == 95.88
+    assert "--limit-train 512" in saved["command"] and saved["wall_seconds"] > 0
+    table = (ledger / "README.md").read_text()
+    assert f"{100 * results['test_accuracy']:.2f}%" in table and table.rstrip().endswith("kept")
 
 
 def test_quick_preset_then_explicit_flags_win():

@@ -11,6 +11,9 @@ import argparse
 import dataclasses
 import logging
 import sys
+import time
+
+import fmnist_keras
 
 from fmnist_keras.data import DataError
 
@@ -37,6 +40,8 @@ def build_parser(config_cls, description, quick_help):
             parser.add_argument(flag, type=_flag_type(default), default=None, metavar=field.name.upper(),
                                 help=f"(default: {default!r})")
     parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--record", action="store_true",
+                        help="add this run to the results ledger (recipes/runs/*.json and recipes/README.md)")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue an interrupted run in its folder, with its own config.json")
     return parser
@@ -55,7 +60,8 @@ def config_from_args(config_cls, args, quick_preset):
     return dataclasses.replace(base, **explicit)
 
 
-def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, run=None):
+def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, run=None,
+               report_number=None):
     """Parses `argv`, trains (or resumes), prints one summary line; returns the results.
 
     User errors (bad flags, data, folders) become one line on stderr and exit 2.
@@ -63,6 +69,7 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     Args:
         run: optional `fn(config) -> results` replacing `fit_and_evaluate`
             (recipes that run several configurations).
+        report_number: the report's test accuracy in percent, for the ledger.
     """
     from fmnist_keras.training import runner
 
@@ -83,7 +90,12 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     except (ValueError, DataError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
         print(f"{recipe}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    results["process_seconds"] = round(time.time() - fmnist_keras.START_TIME, 1)
     print(summary_line(recipe, results))
+    if args.record:
+        from fmnist_keras import ledger
+
+        print(f"{recipe}: recorded in {ledger.record(recipe, results, argv if argv is not None else sys.argv[1:], report_number)}")
     return results
 
 
