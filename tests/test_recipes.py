@@ -87,3 +87,27 @@ def test_help_lists_common_flags(capsys):
     for flag in ("--epochs", "--batch-size", "--lr", "--limit-train", "--val-size", "--data-dir",
                  "--output-dir", "--seed", "--quick", "95.88"):
         assert flag in text
+
+
+@pytest.mark.parametrize("recipe, flags", [
+    ("cnn2_tuned", []),
+    ("mlp_grid", ["--studies", "baseline,dropout"]),
+    ("cnn_table", ["--models", "cnn4"]),
+    ("resnet_ablations", ["--width", "8", "--cells", "baseline,sgd,mse,combined,vgg11,mlp"]),
+])
+def test_every_recipe_runs_on_a_tiny_slice(recipe, flags, tmp_path, capsys):
+    import importlib
+
+    module = importlib.import_module(f"fmnist_keras.recipes.{recipe}")
+    out = tmp_path / recipe
+    results = module.main(["--limit-train", "512", "--epochs", "1", "--val-size", "500",
+                           "--output-dir", str(out), *flags])
+    assert 0.0 <= results["test_accuracy"] <= 1.0
+    runs = [out] if "cells" not in results else [out / p.name for p in out.iterdir() if p.is_dir()]
+    if "cells" in results:
+        assert (out / "table.md").is_file() and len(runs) == len(results["cells"])
+        assert "| cell | report |" in capsys.readouterr().out
+    for run in runs:
+        for name in ("config.json", "history.csv", "results.json", "model.keras", "curves.png",
+                     "confusion.png", "lr.png"):
+            assert (run / name).is_file(), (run, name)

@@ -21,9 +21,17 @@ SCALED_WITH_EPOCHS = ("warmup_epochs", "restart_epochs")
 
 
 def _flag_type(default):
-    if isinstance(default, bool):
-        return None
+    if isinstance(default, tuple):
+        return _int_tuple
     return type(default)
+
+
+def _int_tuple(text):
+    """ "400,400" -> (400, 400); "" -> () (e.g. an MLP with no hidden layer)."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def build_parser(config_cls, description, quick_help):
@@ -102,10 +110,12 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
 def summary_line(recipe, results):
     """One line: test accuracy (mean +- std over repeats), best val, epochs, time, folder."""
     acc = f"{results['test_accuracy']:.4f}"
-    if "test_accuracy_std" in results:
+    if results.get("test_accuracy_std") is not None:
         acc += f" +- {results['test_accuracy_std']:.4f} (n={results['repeats']})"
     val = results.get("best_val_accuracy")
     val = "none" if val is None else f"{val:.4f}"
-    return (f"{recipe}: test accuracy {acc}, best val {val}, epochs {results['epochs_run']}, "
-            f"{results['train_seconds']:.0f} s training, {results['train_images_per_second']:.0f} images/s "
-            f"-> {results['run_dir']}")
+    cell = f" (best cell: {results['best_cell']})" if "best_cell" in results else ""
+    speed = (f", {results['train_images_per_second']:.0f} images/s"
+             if results.get("train_images_per_second") else "")
+    return (f"{recipe}: test accuracy {acc}{cell}, best val {val}, epochs {results['epochs_run']}, "
+            f"{results['train_seconds']:.0f} s training{speed} -> {results['run_dir']}")

@@ -1,0 +1,81 @@
+"""Run a table of configurations (one factor at a time, or a full grid) and tabulate it.
+
+Reports 001, 002 and 004 are tables: each cell is a `fit_and_evaluate` run in
+its own sub-folder of one run folder, and the table is written as
+`table.md` and `table.json` with the report's number beside ours.
+"""
+
+import dataclasses
+
+from fmnist_keras import reporting
+from fmnist_keras.training.runner import fit_and_evaluate, load_splits
+
+
+def run_table(config, cells, recipe, verbose="auto"):
+    """Runs every cell and writes the table.
+
+    Args:
+        config: the base config (its `output_dir` is the table's folder).
+        cells: a list of `(label, overrides, report_number)`; `overrides`
+            replace fields of `config`; `report_number` is the report's test
+            accuracy in percent (or None).
+        recipe: the recipe name.
+
+    Returns:
+        A results dict for the ledger: the best cell's numbers plus `cells`.
+    """
+    if not cells:
+        raise ValueError(f"the table has no cells. Received: cells={cells!r}")
+    load_splits(config)  # fail on bad data before any folder exists
+    for _, overrides, _ in cells:
+        config.replace(**overrides)  # and on a bad cell
+    top = reporting.make_run_dir(config.output_dir, recipe)
+    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config),
+                                               "cells": [[c[0], c[1]] for c in cells]})
+    rows = []
+    for label, overrides, report_number in cells:
+        cell = config.replace(**overrides, output_dir=str(top / _folder_name(label)))
+        results = fit_and_evaluate(cell, recipe=recipe, verbose=verbose)
+        rows.append({"cell": label, "overrides": overrides, "report": report_number,
+                     "test_accuracy": results["test_accuracy"],
+                     "test_accuracy_std": results.get("test_accuracy_std"),
+                     "best_val_accuracy": results["best_val_accuracy"],
+                     "epochs_run": results["epochs_run"], "train_seconds": results["train_seconds"],
+                     "run_dir": results["run_dir"]})
+    (top / "table.md").write_text(table_markdown(rows))
+    reporting.write_json(top / "table.json", rows)
+    print(table_markdown(rows))
+    best = max(rows, key=lambda r: r["test_accuracy"])
+    return {
+        "recipe": recipe,
+        "model": config.model,
+        "best_cell": best["cell"],
+        "test_accuracy": best["test_accuracy"],
+        "test_accuracy_std": best["test_accuracy_std"],
+        "repeats": config.repeats,
+        "best_val_accuracy": best["best_val_accuracy"],
+        "epochs_run": best["epochs_run"],
+        "train_seconds": round(sum(r["train_seconds"] for r in rows), 2),
+        "train_images_per_second": 0.0,
+        "cells": rows,
+        "run_dir": str(top),
+        **reporting.environment(),
+    }
+
+
+def _folder_name(label):
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
+def table_markdown(rows):
+    """The table: cell, report's number, ours (mean +- std), best val, epochs."""
+    lines = ["| cell | report | ours (test acc.) | best val | epochs |", "|---|---|---|---|---|"]
+    for r in rows:
+        ours = f"{100 * r['test_accuracy']:.2f}%"
+        if r.get("test_accuracy_std") is not None:
+            ours += f" ± {100 * r['test_accuracy_std']:.2f}"
+        report = f"{r['report']}%" if r["report"] is not None else "–"
+        val = f"{100 * r['best_val_accuracy']:.2f}%" if r["best_val_accuracy"] is not None else "–"
+        epochs = r["epochs_run"] if not isinstance(r["epochs_run"], list) else max(r["epochs_run"])
+        lines.append(f"| {r['cell']} | {report} | {ours} | {val} | {epochs} |")
+    return "\n".join(lines) + "\n"
