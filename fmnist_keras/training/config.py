@@ -59,6 +59,7 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 | fp16 (mixed precision)
     jit: bool = False  # XLA-compile the train step
     strategy: str = "none"  # none | mirrored | multiworker (tf.distribute)
+    tensorboard: bool = False  # also log to <run>/tensorboard
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "repeats"):

@@ -160,7 +160,7 @@ def _single_run(config, recipe, verbose, resume=False):
             classifier, run_dir / "model.keras", best=max(past.get("val_accuracy", []), default=None)))
         if config.patience:
             callbacks.append(ResumableEarlyStopping(past.get("val_accuracy", []), patience=config.patience))
-    if getattr(config, "tensorboard", False):
+    if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     # Last, so that it saves after the epoch's logs and checkpoint are written.
     callbacks.append(keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), save_freq="epoch"))

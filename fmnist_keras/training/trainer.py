@@ -59,6 +59,11 @@ class AugmentingTrainer(keras.Model):
             y = self.label_rows(y)
         return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
 
-    def test_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        return super().test_step(keras.utils.pack_x_y_sample_weight(x, self.label_rows(y), sample_weight))
+    # Keras builds losses and metrics symbolically from the raw dataset under a
+    # distribution strategy, and evaluates with raw labels: both go through
+    # these two public hooks, so integer labels become rows there too.
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(x, self.label_rows(y), y_pred, sample_weight, training=training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, self.label_rows(y), y_pred, sample_weight)
