@@ -1,11 +1,12 @@
-"""Pieces every builder shares: input normalization, norm+activation, heads."""
+"""Pieces every builder shares: input normalization, norm+activation, heads, checks."""
 
 import keras
 
 from fmnist_keras.data import PIXEL_MEAN, PIXEL_STD
+from fmnist_keras.layers import TLU, FilterResponseNormalization
 
 HEADS = ("softmax", "sigmoid")
-NORMS = ("batch", "none")
+NORMS = ("batch", "frn", "group", "none")
 
 
 def check_choice(name, value, choices):
@@ -18,6 +19,21 @@ def check_positive_int(name, value):
         raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
 
+def check_rate(name, value):
+    """A dropout rate in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1). Received: {name}={value!r}")
+
+
+def check_units(name, value, allow_empty=True):
+    """A tuple of positive layer widths, e.g. `hidden=(400, 400)`."""
+    ok = isinstance(value, (tuple, list)) and (allow_empty or len(value) > 0) and all(
+        not isinstance(v, bool) and isinstance(v, int) and v > 0 for v in value)
+    if not ok:
+        raise ValueError(f"{name} must be a tuple of positive integers. Received: {name}={value!r}")
+    return tuple(value)
+
+
 def normalized_input(input_shape, name="input"):
     """`(inputs, x)`: the model takes [0, 1] pixels and standardizes them itself."""
     inputs = keras.Input(shape=tuple(input_shape), name=name)
@@ -26,11 +42,47 @@ def normalized_input(input_shape, name="input"):
     return inputs, x
 
 
-def norm_act(x, norm, name):
-    """Normalization and its activation, chosen together (BatchNorm + ReLU)."""
+def _groups(channels, max_groups=32):
+    # The paper's 32 groups where they divide the channels; otherwise the
+    # largest divisor below 32 (width=42 gives 21 groups of 2).
+    return max(g for g in range(1, min(max_groups, channels) + 1) if channels % g == 0)
+
+
+def norm_only(x, norm, name):
+    """Normalization alone (no activation): before a residual add, for instance.
+
+    Layer names: `{name}_bn` (BatchNorm), `{name}_frn`, `{name}_gn`;
+    "none" is the identity.
+    """
     if norm == "batch":
-        x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn")(x)
+    if norm == "frn":
+        # Learned epsilon where the map is 1x1 (or unknown), as the paper advises.
+        spatial = x.shape[1:-1]
+        small = any(s is None for s in spatial) or all(s == 1 for s in spatial)
+        return FilterResponseNormalization(learned_epsilon=small, name=f"{name}_frn")(x)
+    if norm == "group":
+        return keras.layers.GroupNormalization(
+            groups=_groups(x.shape[-1]), epsilon=1e-5, name=f"{name}_gn")(x)
+    check_choice("norm", norm, NORMS)
+    return x
+
+
+def activation(x, norm, name):
+    """The activation that goes with `norm`: TLU for FRN, ReLU otherwise."""
+    check_choice("norm", norm, NORMS)
+    if norm == "frn":
+        return TLU(name=f"{name}_tlu")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def norm_act(x, norm_name, name):
+    """Normalization and its activation, chosen together (STYLE.md point 6).
+
+    "batch": BatchNorm + ReLU; "frn": FRN + TLU; "group": GroupNorm + ReLU;
+    "none": ReLU alone.
+    """
+    return activation(norm_only(x, norm_name, name), norm_name, name)
 
 
 def classifier_head(x, num_classes, head):
