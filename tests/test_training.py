@@ -343,3 +343,14 @@ def test_repeats_report_mean_and_std(tmp_path):
     assert (tmp_path / "rep" / "seed0" / "model.keras").is_file()
     assert (tmp_path / "rep" / "seed1" / "results.json").is_file()
     assert json.loads((tmp_path / "rep" / "results.json").read_text())["test_accuracy_std"] >= 0
+
+
+def test_nan_loss_stops_with_a_useful_message(tmp_path):
+    @dataclasses.dataclass(frozen=True)
+    class MlpConfig(TrainConfig):
+        hidden: tuple = (32,)
+
+    config = MlpConfig(model="mlp", epochs=3, batch_size=64, lr=1e12, optimizer="sgd", schedule="constant",
+                       limit_train=512, val_size=500, clean_train_size=0, output_dir=str(tmp_path / "nan"))
+    with pytest.raises(FloatingPointError, match=r"loss became nan in epoch 1, batch \d+: try a lower --lr"):
+        fit_and_evaluate(config, verbose=0)
