@@ -151,6 +151,7 @@ def test_fit_and_evaluate_writes_the_run_folder(tmp_path):
         fit_and_evaluate(config, recipe="test", verbose=0)
     assert (run / "results.json").read_bytes() == before
 
+
 def test_schedule_family_values():
     base = TrainConfig(epochs=40, lr=0.1)
     _, sgdr = schedule_values(base.replace(schedule="sgdr", sgdr_first_epochs=10, sgdr_t_mul=2.0), 10)
