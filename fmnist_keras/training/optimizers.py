@@ -72,8 +72,22 @@ def _check_l2(l2):
     return l2
 
 
+class _CoupledL2:
+    """Mixin for a Keras optimizer: PyTorch's coupled L2 added to the gradient first."""
+
+    def __init__(self, learning_rate=0.001, l2=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.l2 = _check_l2(l2)
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(_add_coupled_l2(self, gradient, variable), variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "l2": self.l2}
+
+
 @keras.saving.register_keras_serializable(package="fmnist_keras")
-class Adam(keras.optimizers.Adam):
+class Adam(_CoupledL2, keras.optimizers.Adam):
     """Keras Adam plus PyTorch's coupled L2 (`torch.optim.Adam(weight_decay=l2)`).
 
     Reports 001 and 004 use Adam with "L2": the decay goes into the gradient and
@@ -82,34 +96,15 @@ class Adam(keras.optimizers.Adam):
     sits (Keras adds it to sqrt(v_hat) scaled by the bias correction).
 
     Args:
+        learning_rate: a float or a `LearningRateSchedule`.
         l2: coupled L2 coefficient.
         **kwargs: `keras.optimizers.Adam` arguments.
     """
 
-    def __init__(self, learning_rate=0.001, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.l2 = _check_l2(l2)
-
-    def update_step(self, gradient, variable, learning_rate):
-        super().update_step(_add_coupled_l2(self, gradient, variable), variable, learning_rate)
-
-    def get_config(self):
-        return {**super().get_config(), "l2": self.l2}
-
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
-class RMSprop(keras.optimizers.RMSprop):
+class RMSprop(_CoupledL2, keras.optimizers.RMSprop):
     """Keras RMSprop plus PyTorch's coupled L2 (see `Adam`)."""
-
-    def __init__(self, learning_rate=0.001, l2=0.0, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.l2 = _check_l2(l2)
-
-    def update_step(self, gradient, variable, learning_rate):
-        super().update_step(_add_coupled_l2(self, gradient, variable), variable, learning_rate)
-
-    def get_config(self):
-        return {**super().get_config(), "l2": self.l2}
 
 
 class _AdamMoments(keras.optimizers.Optimizer):
