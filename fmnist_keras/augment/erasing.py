@@ -20,13 +20,17 @@ from fmnist_keras.augment._boxes import box_mask
 FILLS = ("random", "constant", "mean")
 
 
-def sample_erasing_boxes(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, attempts=10):
+def sample_erasing_boxes(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, attempts=10,
+                         area_scale=None):
     """Draws one box per image: the "draw" half of `random_erasing`.
 
     The paper retries a draw until the box fits inside the image; here each
     image gets `attempts` candidate (area, aspect) pairs at once and keeps
     the first that fits (about 1 in 5 candidates do not fit at 28x28, so a
     miss on all 10 has probability ~1e-7; then the image is left as is).
+
+    `area_scale` (optional float `(B,)`) multiplies each image's target
+    area (used by `max_count` to split the area between several boxes).
 
     Returns:
         A dict of int32 `(B,)` tensors `top`, `left`, `height`, `width`;
@@ -38,6 +42,8 @@ def sample_erasing_boxes(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3
     log_aspect = keras.random.uniform(
         (batch, attempts), math.log(min_aspect), -math.log(min_aspect), seed=seed)
     target = area_frac * image_area
+    if area_scale is not None:
+        target = target * area_scale[:, None]
     aspect = ops.exp(log_aspect)
     box_h = ops.cast(ops.round(ops.sqrt(target * aspect)), "int32")
     box_w = ops.cast(ops.round(ops.sqrt(target / aspect)), "int32")
@@ -62,9 +68,16 @@ def _uniform_int(shape, upper, seed):
 def apply_erasing(images, boxes, fill, seed=None, fill_value=0.0):
     """Fills each image's box: the "apply" half of `random_erasing`."""
     shape = ops.shape(images)
-    mask = box_mask(
-        shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"], boxes["width"],
-        images.dtype)
+    if len(boxes["top"].shape) == 2:  # (count, B) boxes from `max_count`: their union
+        mask = 0.0
+        for k in range(boxes["top"].shape[0]):
+            mask = ops.maximum(mask, box_mask(
+                shape[1], shape[2], boxes["top"][k], boxes["left"][k], boxes["height"][k],
+                boxes["width"][k], images.dtype))
+    else:
+        mask = box_mask(
+            shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"], boxes["width"],
+            images.dtype)
     if fill == "random":
         values = keras.random.uniform(shape, dtype=images.dtype, seed=seed)
     elif fill == "mean":
@@ -75,7 +88,7 @@ def apply_erasing(images, boxes, fill, seed=None, fill_value=0.0):
 
 
 def random_erasing(images, labels, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3,
-                   fill="random", fill_value=0.0):
+                   fill="random", fill_value=0.0, max_count=1):
     """Erases one random box per image with probability `prob`.
 
     Args:
@@ -89,13 +102,41 @@ def random_erasing(images, labels, seed, prob=0.5, area=(0.02, 0.4), min_aspect=
             "constant" (`fill_value`) or "mean" (the batch's per-channel mean,
             standing in for the paper's dataset-mean pixel).
         fill_value: the constant for `fill="constant"`.
+        max_count: with more than 1, an erased image gets a number of boxes
+            uniform in `[1, max_count]`, each drawn with its target area
+            divided by that number (as timm's `max_count`), so the total
+            erased area keeps the `area` law apart from overlaps.
 
     Returns:
         `(images, labels)`.
     """
     _check_erasing_args(prob, area, min_aspect, fill)
-    boxes = sample_erasing_boxes(ops.shape(images), seed, prob, area, min_aspect)
+    if isinstance(max_count, bool) or not isinstance(max_count, int) or max_count < 1:
+        raise ValueError(f"max_count must be an integer >= 1. Received: max_count={max_count!r}")
+    if max_count == 1:
+        boxes = sample_erasing_boxes(ops.shape(images), seed, prob, area, min_aspect)
+    else:
+        boxes = sample_erasing_box_sets(ops.shape(images), seed, prob, area, min_aspect, max_count)
     return apply_erasing(images, boxes, fill, seed, fill_value), labels
+
+
+def sample_erasing_box_sets(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, max_count=2):
+    """Up to `max_count` boxes per image: int32 `(max_count, B)` tensors (unused boxes empty)."""
+    batch = shape[0]
+    erase = keras.random.uniform((batch,), seed=seed) < prob
+    count = ops.minimum(
+        ops.cast(ops.floor(keras.random.uniform((batch,), seed=seed) * max_count), "int32") + 1,
+        max_count)
+    scale = 1.0 / ops.cast(count, "float32")
+    boxes = {k: [] for k in ("top", "left", "height", "width")}
+    for k in range(max_count):
+        one = sample_erasing_boxes(shape, seed, 1.0, area, min_aspect, area_scale=scale)
+        used = erase & (k < count)
+        one["height"] = ops.where(used, one["height"], 0)
+        one["width"] = ops.where(used, one["width"], 0)
+        for key in boxes:
+            boxes[key].append(one[key])
+    return {key: ops.stack(value) for key, value in boxes.items()}
 
 
 def _check_erasing_args(prob, area, min_aspect, fill):

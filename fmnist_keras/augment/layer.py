@@ -8,7 +8,7 @@ run inside a train step (device placement) or a `tf.data` map (host).
 import keras
 from keras import ops
 
-from fmnist_keras.augment.registry import OPS, format_augment, parse_augment
+from fmnist_keras.augment.registry import MIXING, OPS, format_augment, parse_augment, stack_views
 
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
@@ -33,6 +33,9 @@ class AugmentStack(keras.layers.Layer):
         super().__init__(**kwargs)
         self.stack = parse_augment(augment)
         self.augment = format_augment(self.stack)
+        # Views per image in the output (3 for "augmix(views=3)"); they are
+        # interleaved along the batch (see `augment.augmix`).
+        self.views = stack_views(self.stack)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="augment_seed")
         # Keras saves a layer's own variables but not its SeedGenerators' state;
@@ -46,7 +49,62 @@ class AugmentStack(keras.layers.Layer):
         return images, ops.cast(labels, "float32")
 
     def compute_output_spec(self, images, labels):
-        return keras.KerasTensor(images.shape, images.dtype), keras.KerasTensor(labels.shape, "float32")
+        batch = None if images.shape[0] is None else images.shape[0] * self.views
+        return (keras.KerasTensor((batch,) + tuple(images.shape[1:]), images.dtype),
+                keras.KerasTensor((batch,) + tuple(labels.shape[1:]), "float32"))
 
     def get_config(self):
         return {**super().get_config(), "augment": self.augment, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="fmnist_keras")
+class AugmentLayer(keras.layers.Layer):
+    """One label-preserving op as a model layer: applied when `training=True`.
+
+    For users who want augmentation inside a model (e.g. `flip`, `pad_crop`,
+    `erasing`, `augmix`); label-mixing ops (mixup, cutmix, ricap) and
+    multi-view AugMix need the labels and belong in `AugmentingTrainer`.
+
+    Args:
+        op: a registered op name (see `augment.OPS`).
+        seed: the integer seed of the layer's random stream.
+        **params: the op's parameters, checked as `parse_augment` checks them.
+
+    Example:
+
+    ```python
+    inputs = keras.Input((28, 28, 1))
+    x = AugmentLayer("flip")(inputs)
+    x = AugmentLayer("erasing", prob=0.5)(x)
+    ```
+
+    Returns (call): the augmented images in training, the inputs otherwise.
+    """
+
+    def __init__(self, op, seed=0, params=None, **kwargs):
+        layer_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_KWARGS}
+        super().__init__(**layer_kwargs)
+        params = {**(params or {}), **kwargs}
+        stack = parse_augment(format_augment([(op, params)])) if op in OPS else parse_augment(op)
+        if op in MIXING or stack_views(stack) > 1:
+            raise ValueError(
+                f"op {op!r} changes labels or the batch size; use it in AugmentingTrainer's "
+                f"augment stack instead. Received: op={op!r}")
+        self.op, self.params, self.seed = op, params, seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="augment_seed")
+        self._track_variable(self.seed_generator.state)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        dummy = ops.zeros((ops.shape(images)[0], 1), "float32")
+        return OPS[self.op](images, dummy, self.seed_generator, **self.params)[0]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "seed": self.seed, "params": self.params}
+
+
+_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")

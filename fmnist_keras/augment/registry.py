@@ -9,13 +9,30 @@ import ast
 import inspect
 import re
 
+from fmnist_keras.augment.augmix import augmix
+from fmnist_keras.augment.cutout import cutout
 from fmnist_keras.augment.erasing import random_erasing
+from fmnist_keras.augment.geometric import flip, pad_crop, rotate, translate
+from fmnist_keras.augment.mixing import cutmix, mixup
+from fmnist_keras.augment.policies import autoaugment, randaugment
 from fmnist_keras.augment.ricap import ricap
 
 OPS = {
+    "flip": flip,
+    "pad_crop": pad_crop,
+    "translate": translate,
+    "rotate": rotate,
     "erasing": random_erasing,
+    "cutout": cutout,
+    "mixup": mixup,
+    "cutmix": cutmix,
     "ricap": ricap,
+    "augmix": augmix,
+    "autoaugment": autoaugment,
+    "randaugment": randaugment,
 }
+# Ops that change label rows: they cannot live inside a model (`AugmentLayer`).
+MIXING = frozenset({"mixup", "cutmix", "ricap"})
 
 _ITEM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*?)\))?\s*(?:,|$)")
 
@@ -79,6 +96,20 @@ def _parse_params(name, args, spec):
             f"unknown parameter(s) {', '.join(unknown)} for {name!r}; it takes "
             f"{', '.join(f'{k}={v!r}' for k, v in allowed.items())}. Received: augment={spec!r}")
     return params
+
+
+def stack_views(stack):
+    """How many views per image a parsed stack emits (AugMix's `views`), checking
+    that a multi-view op comes last (a later op would mix the views up)."""
+    views = 1
+    for position, (name, params) in enumerate(stack):
+        n = params.get("views", 1) if name == "augmix" else 1
+        if n > 1 and position != len(stack) - 1:
+            raise ValueError(
+                f"an op that returns several views ({name}(views={n})) must be the last op "
+                f"of the stack. Received: augment={format_augment(stack)!r}")
+        views *= n
+    return views
 
 
 def format_augment(stack):

@@ -12,7 +12,10 @@ functional way (`super().__init__(inputs, outputs)`), and saving goes through
 import keras
 from keras import ops
 
-from fmnist_keras.augment import AugmentStack
+# Keras' own train step logs `loss` through this (not exported publicly).
+from keras.src.losses.loss import unscale_loss_for_distribution
+
+from fmnist_keras.augment import AugmentStack, JensenShannonConsistency
 
 PLACEMENTS = ("device", "host")
 
@@ -27,11 +30,16 @@ class AugmentingTrainer(keras.Model):
             (the caller maps `self.augmenter` over `tf.data` batches; the
             train step then sees label rows and leaves the batch alone).
         seed: the augmentation stream's seed.
+        jsd_weight: lambda of the AugMix consistency term, used when the
+            stack emits several views per image (`augmix(views=3)`): the
+            loss is then the compiled loss on the clean views plus
+            `lambda * JSD` over all views, logged as `ce_loss` and `jsd_loss`.
 
     Labels may be integers `(B,)` or one-hot/soft rows `(B, num_classes)`.
     """
 
-    def __init__(self, classifier, augment="", augment_on="device", seed=0, **kwargs):
+    def __init__(self, classifier, augment="", augment_on="device", seed=0, jsd_weight=12.0,
+                 **kwargs):
         if augment_on not in PLACEMENTS:
             raise ValueError(f"augment_on must be 'device' or 'host'. Received: augment_on={augment_on!r}")
         inputs = keras.Input(shape=classifier.input_shape[1:], name="images")
@@ -40,6 +48,12 @@ class AugmentingTrainer(keras.Model):
         self.num_classes = classifier.output_shape[-1]
         self.augment_on = augment_on
         self.augmenter = AugmentStack(augment, seed=seed, name="augment")
+        self._views_step = False
+        if self.augmenter.views > 1:
+            # Created only for multi-view stacks, so other runs log what they always did.
+            self.jsd = JensenShannonConsistency(jsd_weight)
+            self.ce_tracker = keras.metrics.Mean(name="ce_loss")
+            self.jsd_tracker = keras.metrics.Mean(name="jsd_loss")
 
     def label_rows(self, labels):
         """Integer labels -> float one-hot rows; rows pass through as float."""
@@ -55,15 +69,48 @@ class AugmentingTrainer(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if self.augment_on == "device":
             x, y = self.augment_batch(x, y)
+            if sample_weight is not None and self.augmenter.views > 1:
+                sample_weight = ops.repeat(sample_weight, self.augmenter.views, axis=0)
         else:
             y = self.label_rows(y)
-        return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+        # A trace-time flag: `compute_loss`/`compute_metrics` split the views
+        # only inside the train step (evaluation batches have one view).
+        self._views_step = self.augmenter.views > 1
+        try:
+            return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+        finally:
+            self._views_step = False
+
+    def _clean_view(self, *tensors):
+        """Rows 0, n, 2n, ...: the clean view of each image (views are interleaved)."""
+        views = self.augmenter.views
+        return [None if t is None else ops.reshape(t, (-1, views) + tuple(t.shape[1:]))[:, 0]
+                for t in tensors]
 
     # Keras builds losses and metrics symbolically from the raw dataset under a
     # distribution strategy, and evaluates with raw labels: both go through
     # these two public hooks, so integer labels become rows there too.
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return super().compute_loss(x, self.label_rows(y), y_pred, sample_weight, training=training)
+        y = self.label_rows(y)
+        if not (training and self._views_step):
+            loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
+            if not training and self.augmenter.views > 1:  # evaluation: one view, so CE only
+                self.ce_tracker.update_state(unscale_loss_for_distribution(loss))
+            return loss
+        # Several views per image (AugMix): compiled loss on the clean views
+        # plus lambda * JSD over all of them.
+        clean_y, clean_pred, clean_weight = self._clean_view(y, y_pred, sample_weight)
+        ce = super().compute_loss(x, clean_y, clean_pred, clean_weight, training=training)
+        probs = ops.reshape(y_pred, (-1, self.augmenter.views, y_pred.shape[-1]))
+        jsd = self.jsd(clean_y, probs, clean_weight)
+        # Both terms are `Loss` values, already divided by the replica count;
+        # the trackers log them unscaled, as Keras logs its own `loss`.
+        self.ce_tracker.update_state(unscale_loss_for_distribution(ce))
+        self.jsd_tracker.update_state(unscale_loss_for_distribution(jsd))
+        return ce + jsd
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self.label_rows(y), y_pred, sample_weight)
+        y = self.label_rows(y)
+        if self._views_step:
+            y, y_pred, sample_weight = self._clean_view(y, y_pred, sample_weight)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
