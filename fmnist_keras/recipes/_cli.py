@@ -17,7 +17,7 @@ import fmnist_keras
 
 from fmnist_keras.data import DataError
 
-SCALED_WITH_EPOCHS = ("warmup_epochs", "restart_epochs")
+SCALED_WITH_EPOCHS = ("warmup_epochs", "restart_epochs", "sgdr_first_epochs")
 
 
 def _flag_type(default):

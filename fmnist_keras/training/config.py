@@ -48,6 +48,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: str = ""  # e.g. "erasing,ricap(beta=0.1)"
     augment_on: str = "device"  # device | host
+    jsd_weight: float = 12.0  # AugMix consistency lambda; used when the stack has views (augmix(views=3))
     patience: int = 0  # early stopping on val accuracy; 0 disables
     limit_train: int = 0  # 0: all training images
     val_size: int = 10000
@@ -68,7 +69,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
         for name in ("limit_train", "val_size", "clean_train_size", "patience", "restart_cycles",
                      "l2", "weight_decay", "label_smoothing", "warmup_epochs", "restart_epochs",
-                     "warmup_start_lr", "restart_lr"):
+                     "warmup_start_lr", "restart_lr", "jsd_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
         if not self.lr > 0:

@@ -126,7 +126,8 @@ def _single_run(config, recipe, verbose, resume=False):
     with dtype_policy(config.precision), strategy.scope():
         classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,),
                                  **config.builder_knobs())
-        trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed)
+        trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed,
+                                    jsd_weight=config.jsd_weight)
         steps_per_epoch = len(x_train) // config.batch_size
         schedule = make_schedule(config, steps_per_epoch)
         trainer.compile(optimizer=make_optimizer(config, schedule),
