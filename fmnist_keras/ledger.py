@@ -45,6 +45,8 @@ def record(recipe, results, argv, report_number=None, folder=None):
         "n": results.get("repeats", 1),
         "epochs": results["epochs_run"],
         "hardware": hardware(results),
+        # Other jobs on the same cores stretch the wall time: say how busy the machine was.
+        "load_average_15min": round(os.getloadavg()[2], 1) if hasattr(os, "getloadavg") else None,
         "wall_seconds": results.get("process_seconds") or results.get("wall_seconds"),
         "date": date,
         "commit": results.get("git_commit"),
@@ -76,9 +78,12 @@ def rebuild_table(folder=None):
         epochs = e["epochs"] if not isinstance(e["epochs"], list) else "/".join(map(str, e["epochs"]))
         report = f"{e['report']}%" if e.get("report") is not None else "–"
         wall = f"{e['wall_seconds']:.0f} s" if e.get("wall_seconds") else "–"
+        hardware_text = e["hardware"]
+        if e.get("load_average_15min") is not None:
+            hardware_text += f", load {e['load_average_15min']}"
         rows.append("| " + " | ".join([
             f"[{e['recipe']}](runs/{path.name})", f"`{e['command']}`", report, acc, str(epochs),
-            e["hardware"], wall, e["date"], str(e.get("commit") or "–")]) + " |")
+            hardware_text, wall, e["date"], str(e.get("commit") or "–")]) + " |")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     readme.write_text(head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail)

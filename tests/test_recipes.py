@@ -36,6 +36,7 @@ def test_module_runs_end_to_end_and_records(tmp_path):
     saved = json.loads(entry.read_text())
     assert saved["test_accuracy"] == results["test_accuracy"] and saved["report"] == 95.88
     assert "--limit-train 512" in saved["command"] and saved["wall_seconds"] > 0
+    assert saved["load_average_15min"] >= 0  # how busy the cores were, shown beside the hardware
     table = (ledger / "README.md").read_text()
     assert f"{100 * results['test_accuracy']:.2f}%" in table and table.rstrip().endswith("kept")
 
