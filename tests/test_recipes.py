@@ -110,6 +110,8 @@ def test_every_recipe_runs_on_a_tiny_slice(recipe, flags, tmp_path, capsys):
     if "cells" in results:
         assert (out / "table.md").is_file() and len(runs) == len(results["cells"])
         assert "| cell | report |" in capsys.readouterr().out
+        # The headline cell is the best on validation, never chosen on test.
+        assert results["best_cell"] == max(results["cells"], key=lambda r: r["best_val_accuracy"])["cell"]
     for run in runs:
         for name in ("config.json", "history.csv", "results.json", "model.keras", "curves.png",
                      "confusion.png", "lr.png"):
