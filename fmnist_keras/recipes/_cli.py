@@ -41,7 +41,11 @@ def build_parser(config_cls, description, quick_help):
     for field in dataclasses.fields(config_cls):
         default = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
-        if isinstance(default, bool):
+        if field.name == "export":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help="SavedModel + TFLite into <run>/export, verified on the test set "
+                                     "(default: on, off with --quick or --limit-train)")
+        elif isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=f"(default: {default})")
         else:
@@ -65,7 +69,10 @@ def config_from_args(config_cls, args, quick_preset):
         for name in SCALED_WITH_EPOCHS:
             if name not in explicit:
                 explicit[name] = getattr(base, name) * scale
-    return dataclasses.replace(base, **explicit)
+    config = dataclasses.replace(base, **explicit)
+    if hasattr(config, "export") and "export" not in explicit:  # full runs export, quick/sliced ones do not
+        config = dataclasses.replace(config, export=not args.quick and not config.limit_train)
+    return config
 
 
 def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, run=None,

@@ -61,6 +61,7 @@ class TrainConfig:
     jit: bool = False  # XLA-compile the train step
     strategy: str = "none"  # none | mirrored | multiworker (tf.distribute)
     tensorboard: bool = False  # also log to <run>/tensorboard
+    export: bool = False  # SavedModel + TFLite into <run>/export, verified; the CLI turns it on for full runs
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "repeats"):

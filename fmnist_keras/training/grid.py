@@ -35,7 +35,10 @@ def run_table(config, cells, recipe, verbose="auto"):
                                                "cells": [[c[0], c[1]] for c in cells]})
     rows = []
     for label, overrides, report_number in cells:
-        cell = config.replace(**overrides, output_dir=str(top / _folder_name(label)))
+        # A table of many cells does not export each one (export a cell's folder with
+        # `python -m fmnist_keras.export`); a one-cell table is a single run and does.
+        cell = config.replace(**overrides, output_dir=str(top / _folder_name(label)),
+                              export=config.export and len(cells) == 1)
         results = fit_and_evaluate(cell, recipe=recipe, verbose=verbose)
         rows.append({"cell": label, "overrides": overrides, "report": report_number,
                      "test_accuracy": results["test_accuracy"],

@@ -207,6 +207,10 @@ def _single_run(config, recipe, verbose, resume=False):
         "run_dir": str(run_dir),
         **reporting.environment(),
     }
+    if config.export:  # SavedModel + TFLite of the tested weights, verified (fmnist_keras.export)
+        from fmnist_keras.export import export_run
+
+        results["export"] = export_run(classifier, run_dir, config)
     reporting.write_json(run_dir / "results.json", results)
     return results
 

@@ -1,0 +1,108 @@
+"""`python -m fmnist_keras.predict` on real test images saved as files, with every model kind."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fmnist_keras import export, predict
+from test_export import keras_probs, train_small
+
+
+@pytest.fixture(scope="module")
+def models(fmnist, tmp_path_factory):
+    """A briefly trained CNN as .keras, run folder, export folder (SavedModel) and .tflite."""
+    root = tmp_path_factory.mktemp("predict")
+    model = train_small(fmnist)
+    run = root / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    export.export_model(model, root / "export", formats="savedmodel,tflite", verify=False)
+    return model, {"keras": run / "model.keras", "run": run, "savedmodel": root / "export" / "savedmodel",
+                   "export": root / "export", "tflite": root / "export" / "model_float32.tflite"}
+
+
+@pytest.fixture(scope="module")
+def pngs(fmnist, models, tmp_path_factory):
+    """The first 20 test images as PNG files, with their labels and the Keras predictions."""
+    _, (x_test, y_test) = fmnist
+    folder = tmp_path_factory.mktemp("png")
+    files = []
+    for i in range(20):
+        files.append(folder / f"test{i:02d}.png")
+        Image.fromarray(x_test[i]).save(files[-1])
+    return files, y_test[:20], keras_probs(models[0], x_test[:20]).argmax(1)
+
+
+def run_json(argv, capsys):
+    answers = predict.main([*argv, "--json"])
+    assert json.loads(capsys.readouterr().out) == answers
+    return answers
+
+
+@pytest.mark.parametrize("kind", ["keras", "run", "savedmodel", "export", "tflite"])
+def test_every_model_kind_gives_the_true_labels(models, pngs, kind, capsys):
+    files, labels, keras_top1 = pngs
+    answers = run_json([str(models[1][kind]), *map(str, files)], capsys)
+    top1 = np.array([a["top"][0]["class_id"] for a in answers])
+    np.testing.assert_array_equal(top1, keras_top1)  # predict == Keras, file by file
+    right = keras_top1 == labels
+    assert right.sum() >= 15  # a real model: accuracy on the 20 images
+    np.testing.assert_array_equal(top1[right], labels[right])  # images Keras gets right stay right
+    assert all(len(a["top"]) == 3 and a["notes"] == [] for a in answers)
+    probs = [t["probability"] for t in answers[0]["top"]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+
+
+def test_text_output_names_top3(models, pngs, capsys):
+    files, labels, _ = pngs
+    predict.main([str(models[1]["keras"]), str(files[0])])
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{files[0]}: Ankle boot ") and line.count("%") == 3  # test image 0 is a boot
+
+
+def test_any_size_colour_and_polarity(models, fmnist, tmp_path, capsys):
+    _, (x_test, y_test) = fmnist
+    model = models[0]
+    i = int(np.flatnonzero(keras_probs(model, x_test[:50]).argmax(1) == y_test[:50])[0])
+    big = np.asarray(Image.fromarray(x_test[i]).resize((84, 84), Image.Resampling.BICUBIC))
+    photo = np.stack([255 - big] * 3, axis=-1)  # dark garment on white paper, RGB, 84x84
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    np.save(tmp_path / "float01.npy", x_test[i].astype("float32") / 255.0)
+    np.save(tmp_path / "rgb.npy", np.stack([x_test[i]] * 3, axis=-1))
+    answers = run_json([str(models[1]["tflite"]), str(tmp_path / "photo.png"), str(tmp_path / "float01.npy"),
+                        str(tmp_path / "rgb.npy")], capsys)
+    assert [a["top"][0]["class_id"] for a in answers] == [y_test[i]] * 3
+    assert answers[0]["notes"] == ["converted colour to grayscale", "inverted (dark on light)",
+                                   "resized 84x84 -> 28x28"]
+    assert answers[1]["notes"] == ["scaled 0-1 values to 0-255"]
+    [kept] = run_json([str(models[1]["tflite"]), str(tmp_path / "photo.png"), "--invert", "no"], capsys)
+    assert "inverted (dark on light)" not in kept["notes"]
+
+
+def test_bad_files_are_one_line_each_and_others_answered(models, pngs, tmp_path, capsys):
+    files, labels, _ = pngs
+    (tmp_path / "broken.png").write_text("not an image")
+    np.save(tmp_path / "batch.npy", np.zeros((5, 28, 28), "uint8"))
+    np.save(tmp_path / "big.npy", np.full((28, 28), 1000.0))
+    bad = [tmp_path / "broken.png", tmp_path / "batch.npy", tmp_path / "big.npy", tmp_path / "missing.jpg"]
+    with pytest.raises(SystemExit) as info:
+        predict.main([str(models[1]["savedmodel"]), str(bad[0]), str(files[0]), *map(str, bad[1:])])
+    assert info.value.code == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("predict: error: ") for line in err)
+    assert "cannot read" in err[0] and "broken.png" in err[0]
+    assert "expected an image array (H, W) or (H, W, 1|3|4). Received: shape=(5, 28, 28)" in err[1]
+    assert "Received: min=1000, max=1000" in err[2] and "missing.jpg" in err[3]
+    assert captured.out.startswith(f"{files[0]}: Ankle boot")  # the good file is still answered
+
+
+def test_wrong_model_kind_exits_2(tmp_path, pngs, capsys):
+    (tmp_path / "model.txt").write_text("no")
+    with pytest.raises(SystemExit) as info:
+        predict.main([str(tmp_path / "model.txt"), str(pngs[0][0])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1
+    assert err[0].startswith("predict: error: expected a .keras file, a run folder, a SavedModel")
