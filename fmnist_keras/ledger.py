@@ -15,7 +15,8 @@ from pathlib import Path
 from fmnist_keras import reporting
 
 BEGIN, END = "<!-- ledger:begin -->", "<!-- ledger:end -->"
-COLUMNS = ("recipe", "command", "report", "ours (test acc.)", "epochs", "hardware", "wall", "date", "commit")
+COLUMNS = ("recipe", "command", "report", "ours (test acc.)", "epochs", "robustness", "hardware", "wall",
+           "date", "commit")
 
 
 def ledger_dir():
@@ -50,6 +51,7 @@ def record(recipe, results, argv, report_number=None, folder=None):
         "wall_seconds": results.get("process_seconds") or results.get("wall_seconds"),
         "date": date,
         "commit": results.get("git_commit"),
+        "evaluation": results.get("evaluation"),  # from --evaluate: mCE, ECE, ...
         "results": results,
     }
     reporting.write_json(path, entry)
@@ -78,12 +80,18 @@ def rebuild_table(folder=None):
         epochs = e["epochs"] if not isinstance(e["epochs"], list) else "/".join(map(str, e["epochs"]))
         report = f"{e['report']}%" if e.get("report") is not None else "–"
         wall = f"{e['wall_seconds']:.0f} s" if e.get("wall_seconds") else "–"
+        ev = e.get("evaluation") or {}
+        robust = (f"mCE {ev['mce']:.3f}" if ev.get("mce") is not None else
+                  f"mean CE {100 * ev['mean_corruption_error']:.1f}%"
+                  if ev.get("mean_corruption_error") is not None else "–")
+        if ev:
+            robust += f", ECE {100 * ev['ece']:.2f}% → {100 * ev['ece_after_temperature']:.2f}% (T)"
         hardware_text = e["hardware"]
         if e.get("load_average_15min") is not None:
             hardware_text += f", load {e['load_average_15min']}"
         rows.append("| " + " | ".join([
             f"[{e['recipe']}](runs/{path.name})", f"`{e['command']}`", report, acc, str(epochs),
-            hardware_text, wall, e["date"], str(e.get("commit") or "–")]) + " |")
+            robust, hardware_text, wall, e["date"], str(e.get("commit") or "–")]) + " |")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     readme.write_text(head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail)

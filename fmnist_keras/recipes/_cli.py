@@ -54,6 +54,9 @@ def build_parser(config_cls, description, quick_help):
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--record", action="store_true",
                         help="add this run to the results ledger (recipes/runs/*.json and recipes/README.md)")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="after training, evaluate the run (corruptions, calibration, TTA, errors; "
+                             "fmnist_keras.evaluate) into evaluation.json and report.html")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue an interrupted run in its folder, with its own config.json")
     return parser
@@ -105,6 +108,17 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     except (ValueError, DataError, FileExistsError, FileNotFoundError, FloatingPointError) as e:
         print(f"{recipe}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args.evaluate:
+        from fmnist_keras.evaluation import model_folders, run_evaluation, summary
+
+        try:
+            evaluation = run_evaluation(model_folders(results), out_dir=results["run_dir"],
+                                        data_dir=args.data_dir or None,
+                                        log=lambda m: print(f"{recipe}: evaluate: {m}", file=sys.stderr))
+        except (ValueError, DataError, FileExistsError, FileNotFoundError) as e:
+            print(f"{recipe}: error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        results["evaluation"] = summary(evaluation)
     results["process_seconds"] = round(time.time() - fmnist_keras.START_TIME, 1)
     print(summary_line(recipe, results))
     if args.record:
