@@ -35,7 +35,6 @@ import datetime
 import json
 import logging
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -308,14 +307,9 @@ def _hardware():
     import keras
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from fmnist_keras.reporting import cpu_model
+
+    cpu = cpu_model()
     return {"cpu": cpu, "cpu_count": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}
 
 

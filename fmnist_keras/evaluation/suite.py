@@ -9,13 +9,13 @@ a self-contained report.html. Nothing existing is overwritten unless asked.
 import datetime
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from fmnist_keras import reporting
 from fmnist_keras.evaluation import calibration, errors, plots, robustness, tta
 from fmnist_keras.evaluation.corruptions import CORRUPTIONS, SEVERITIES, parse_corruptions, severity_level
 from fmnist_keras.evaluation.report import render_html
@@ -131,14 +131,7 @@ def output_paths(out_dir, overwrite=False):
 
 def hardware():
     """CPU model and core count (and GPU if TensorFlow sees one), for reports."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = reporting.cpu_model()
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

@@ -27,7 +27,7 @@ import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
 from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.grid import run_table
+from fmnist_keras.training.grid import pick_cells, run_table
 
 RECIPE = "resnet_augmix"
 GEOMETRY = "flip,pad_crop(pad=4)"
@@ -72,11 +72,7 @@ QUICK_HELP = ("CPU preset: width-16 ResNet-18, the flip and AugMix cells, 2 epoc
 
 
 def cells(config):
-    chosen = [c.strip() for c in config.cells.split(",") if c.strip()]
-    unknown = sorted(set(chosen) - set(CELLS))
-    if unknown or not chosen:
-        raise ValueError(f"cells must be a comma list of {', '.join(CELLS)}. Received: cells={config.cells!r}")
-    return [(label, *CELLS[label]) for label in chosen]
+    return pick_cells(config.cells, CELLS)
 
 
 def main(argv=None):

@@ -11,6 +11,16 @@ from fmnist_keras import reporting
 from fmnist_keras.training.runner import fit_and_evaluate, load_splits
 
 
+def pick_cells(spec, cells):
+    """The table rows `(label, overrides, report_number)` named by `spec`, a comma
+    list of labels of `cells` (`{label: (overrides, report_number)}`)."""
+    chosen = [c.strip() for c in spec.split(",") if c.strip()]
+    unknown = sorted(set(chosen) - set(cells))
+    if unknown or not chosen:
+        raise ValueError(f"cells must be a comma list of {', '.join(cells)}. Received: cells={spec!r}")
+    return [(label, *cells[label]) for label in chosen]
+
+
 def run_table(config, cells, recipe, verbose="auto"):
     """Runs every cell and writes the table.
 
