@@ -4,10 +4,11 @@ The pipeline shuffles *indices* and gathers whole batches from the uint8
 arrays, then casts and scales per batch: one gather and one multiply per
 batch instead of per-image work, so the host never limits the step rate.
 Batches are float32 NHWC in [0, 1] with int32 labels (DESIGN.md contract).
+TensorFlow is imported only by `make_dataset`: the splits serve the JAX
+path (`fmnist_keras.batches`) on machines without it.
 """
 
 import numpy as np
-import tensorflow as tf
 
 
 def _check_int(name, value, minimum):
@@ -80,18 +81,9 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None, epochs=N
         A `tf.data.Dataset` of float32 `(B, H, W, C)` images in [0, 1] and
         int32 labels `(B,)`, prefetched.
     """
-    _check_int("batch_size", batch_size, 1)
-    x = np.asarray(x)
-    if x.dtype != np.uint8 or x.ndim not in (3, 4):
-        raise ValueError(
-            f"x must be uint8 images (N, H, W) or (N, H, W, C). Received: x with dtype={x.dtype}, "
-            f"shape={x.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length. Received: {len(x)} and {len(y)}")
-    if training and len(x) < batch_size:
-        raise ValueError(
-            f"batch_size must not exceed the {len(x)} training images (the last partial batch "
-            f"is dropped). Received: batch_size={batch_size}")
+    import tensorflow as tf
+
+    x, y = check_images(x, y, batch_size, training)
     if x.ndim == 3:
         x = x[..., None]
     images = tf.constant(x)
@@ -115,8 +107,27 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None, epochs=N
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def check_images(x, y, batch_size, training):
+    """Validates a batching request; returns `x` and `y` as arrays."""
+    _check_int("batch_size", batch_size, 1)
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim not in (3, 4):
+        raise ValueError(
+            f"x must be uint8 images (N, H, W) or (N, H, W, C). Received: x with dtype={x.dtype}, "
+            f"shape={x.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length. Received: {len(x)} and {len(y)}")
+    if training and len(x) < batch_size:
+        raise ValueError(
+            f"batch_size must not exceed the {len(x)} training images (the last partial batch "
+            f"is dropped). Received: batch_size={batch_size}")
+    return x, np.asarray(y)
+
+
 def _epoch_stream(n, batch_size, seed, first_epoch, epochs):
     """Index batches for epochs `first_epoch .. epochs - 1`, each shuffled by `(seed, epoch)`."""
+    import tensorflow as tf
+
     steps = n // batch_size
 
     def one_epoch(epoch):

@@ -45,10 +45,18 @@ def _plain(value):
 def environment():
     """Host, device and library versions for results.json and the ledger."""
     import keras
-    import tensorflow as tf
 
-    devices = [d.device_type for d in tf.config.list_physical_devices()]
-    gpus = tf.config.list_physical_devices("GPU")
+    if keras.config.backend() == "jax":
+        import jax
+
+        devices = sorted({d.platform.upper() for d in jax.devices()})
+        versions = {"jax": jax.__version__}
+    else:
+        import tensorflow as tf
+
+        devices = [d.device_type for d in tf.config.list_physical_devices()]
+        versions = {"tensorflow": tf.__version__}
+    gpus = [d for d in devices if d == "GPU"]
     return {
         "host": platform.node(),
         "platform": platform.platform(),
@@ -56,7 +64,7 @@ def environment():
         "cpu_count": os.cpu_count(),
         "device": "GPU" if gpus else "CPU",
         "devices": devices,
-        "tensorflow": tf.__version__,
+        **versions,
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "git_commit": git_commit(),

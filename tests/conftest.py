@@ -1,6 +1,7 @@
 """Shared fixtures: the real Fashion-MNIST, loaded once per session."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -32,3 +33,17 @@ def real_batch_rgb(real_batch):
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
     rgb = np.concatenate([padded, padded * 0.8, padded * 0.6], axis=-1)
     return rgb.astype("float32"), labels
+
+
+@pytest.fixture
+def jax_env():
+    """A subprocess environment with Keras on JAX (CPU) and TensorFlow made unimportable.
+
+    tests/no_tensorflow/sitecustomize.py blocks `import tensorflow`, as on a GPU
+    machine that has JAX and CUDA only.
+    """
+    pytest.importorskip("jax")
+    no_tf = str(Path(__file__).parent / "no_tensorflow")
+    path = os.pathsep.join(p for p in (no_tf, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": path,
+            "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -26,13 +26,16 @@ def _history(run):
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path, backend, request):
+    # On JAX the train step carries the augmentation seed in its state.
+    env = request.getfixturevalue("jax_env") if backend == "jax" else ENV
     whole = tmp_path / "whole"
-    subprocess.run(_cmd(*FLAGS, "--output-dir", str(whole)), check=True, env=ENV, capture_output=True,
+    subprocess.run(_cmd(*FLAGS, "--output-dir", str(whole)), check=True, env=env, capture_output=True,
                    timeout=600)
 
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(_cmd(*FLAGS, "--output-dir", str(cut)), env=ENV,
+    proc = subprocess.Popen(_cmd(*FLAGS, "--output-dir", str(cut)), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     meta = cut / "backup" / "training_metadata.json"
     deadline = time.time() + 600
@@ -46,7 +49,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     proc.wait()
     assert not (cut / "results.json").exists()
 
-    resumed = subprocess.run(_cmd("--resume", str(cut)), env=ENV, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(_cmd("--resume", str(cut)), env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a, b = json.loads((whole / "results.json").read_text()), json.loads((cut / "results.json").read_text())
     assert b["resumed_at_epoch"] == 2 and a["epochs_run"] == b["epochs_run"]
@@ -56,5 +59,5 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     assert b["test_accuracy"] == pytest.approx(a["test_accuracy"], abs=1e-6)
     assert not (cut / "backup").exists()  # removed once the run has finished
 
-    again = subprocess.run(_cmd("--resume", str(cut)), env=ENV, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(_cmd("--resume", str(cut)), env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "has finished already" in again.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fmnist_keras import data, pipeline, reporting
+from fmnist_keras import batches, data, pipeline, reporting
 from fmnist_keras.models import build_model
 from fmnist_keras.training.callbacks import (
     BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, StopOnNaN)
@@ -48,8 +48,41 @@ def load_splits(config):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
+def uses_tensorflow():
+    """Whether the Keras backend is TensorFlow (`tf.data`, `tf.distribute`, export)."""
+    return keras.config.backend() == "tensorflow"
+
+
+def check_backend(config):
+    """Fails before any work on knobs the current Keras backend cannot honour."""
+    if uses_tensorflow():
+        return
+    backend = keras.config.backend()
+    needs_tf = {"strategy": config.strategy != "none", "augment_on": config.augment_on == "host",
+                "export": config.export}
+    for name, needed in needs_tf.items():
+        if needed:
+            raise ValueError(
+                f"{name}={getattr(config, name)!r} needs the TensorFlow backend (tf.distribute, tf.data "
+                f"or the TFLite converter); this process runs Keras on {backend!r}. Use the defaults "
+                f"(strategy='none', augment_on='device', --no-export) or KERAS_BACKEND=tensorflow.")
+
+
+def make_batches(x, y, batch_size, **kwargs):
+    """`tf.data` on the TensorFlow backend, NumPy `PyDataset` batches elsewhere (JAX)."""
+    if uses_tensorflow():
+        return pipeline.make_dataset(x, y, batch_size, **kwargs)
+    kwargs.pop("batch_map", None)  # host placement is refused earlier (check_backend)
+    return batches.ArrayBatches(x, y, batch_size, **kwargs)
+
+
 def make_strategy(name):
-    """A `tf.distribute` strategy; "none" is TensorFlow's default (one device)."""
+    """A `tf.distribute` strategy; "none" is TensorFlow's default (one device).
+
+    None on other backends (where `check_backend` allows only "none").
+    """
+    if not uses_tensorflow():
+        return None
     import tensorflow as tf
 
     if name == "mirrored":
@@ -122,8 +155,9 @@ def _single_run(config, recipe, verbose, resume=False):
     # Data and model first: a bad data folder or knob fails before a run folder exists.
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_splits(config)
     has_val = len(x_val) > 0
+    check_backend(config)
     strategy = make_strategy(config.strategy)
-    with dtype_policy(config.precision), strategy.scope():
+    with dtype_policy(config.precision), _scope(strategy):
         classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,),
                                  **config.builder_knobs())
         trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed,
@@ -133,7 +167,8 @@ def _single_run(config, recipe, verbose, resume=False):
         trainer.compile(optimizer=make_optimizer(config, schedule),
                         loss=make_loss(config.loss, config.head, config.label_smoothing),
                         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-                        jit_compile=config.jit)
+                        # JAX steps are always XLA-compiled (eager JAX is far slower).
+                        jit_compile=config.jit or not uses_tensorflow())
     if resume:
         run_dir = Path(config.output_dir)
         first_epoch = resume_point(run_dir)
@@ -144,16 +179,16 @@ def _single_run(config, recipe, verbose, resume=False):
     past = reporting.read_history(run_dir / "history.csv") if first_epoch else {}
 
     host_map = trainer.augment_batch if config.augment_on == "host" else None
-    train_ds = pipeline.make_dataset(x_train, y_train, config.batch_size, training=True, seed=config.seed,
+    train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
                                      batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch)
     eval_batch = max(config.batch_size, 500)
-    val_ds = pipeline.make_dataset(x_val, y_val, eval_batch, training=False) if has_val else None
+    val_ds = make_batches(x_val, y_val, eval_batch, training=False) if has_val else None
 
     callbacks = []
     if config.clean_train_size:  # first: the callbacks after it read its logs
         n = min(config.clean_train_size, len(x_train))
         callbacks.append(CleanTrainMetrics(
-            pipeline.make_dataset(x_train[:n], y_train[:n], eval_batch, training=False)))
+            make_batches(x_train[:n], y_train[:n], eval_batch, training=False)))
     nan_guard = StopOnNaN()
     callbacks += [nan_guard, keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(first_epoch))]
     if has_val:
@@ -179,9 +214,9 @@ def _single_run(config, recipe, verbose, resume=False):
     else:
         reporting.save_classifier(classifier, run_dir / "model.keras")
 
-    test_ds = pipeline.make_dataset(x_test, y_test, eval_batch, training=False)
+    test_ds = make_batches(x_test, y_test, eval_batch, training=False)
     test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
-    predictions = classifier.predict(test_ds.map(lambda x, y: x), verbose=0).argmax(axis=1)
+    predictions = classifier.predict(test_ds, verbose=0).argmax(axis=1)
     reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
     per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
     plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
@@ -213,6 +248,10 @@ def _single_run(config, recipe, verbose, resume=False):
         results["export"] = export_run(classifier, run_dir, config)
     reporting.write_json(run_dir / "results.json", results)
     return results
+
+
+def _scope(strategy):
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def resume_point(run_dir):

@@ -9,6 +9,8 @@ functional way (`super().__init__(inputs, outputs)`), and saving goes through
 `.classifier`: `model.keras` and exports hold the plain classifier.
 """
 
+import contextlib
+
 import keras
 from keras import ops
 
@@ -65,7 +67,31 @@ class AugmentingTrainer(keras.Model):
         """One-hot + augmentation: what both placements apply to a training batch."""
         return self.augmenter(images, self.label_rows(labels))
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        # JAX's trainer is stateless: its step takes and returns the variables' values.
+        if keras.config.backend() == "jax":
+            return self._jax_train_step(*args)
+        (data,) = args
+        x, y, sample_weight = self._prepare_batch(data)
+        with self._views():
+            return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+
+    def _jax_train_step(self, state, data):
+        """The augmentation's random stream is a variable, so under JAX it has to
+        flow through the step's state: augment inside a `StatelessScope` over the
+        non-trainable values and hand the advanced seed on to Keras' own step."""
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        mapping = list(zip(self.non_trainable_variables, non_trainable))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            x, y, sample_weight = self._prepare_batch(data)
+        non_trainable = [value if scope.get_current_value(ref) is None else scope.get_current_value(ref)
+                         for ref, value in mapping]
+        with self._views():
+            return super().train_step((trainable, non_trainable, optimizer_vars, metrics_vars),
+                                      keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+
+    def _prepare_batch(self, data):
+        """Label rows, and the device placement's augmentation."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if self.augment_on == "device":
             x, y = self.augment_batch(x, y)
@@ -73,11 +99,15 @@ class AugmentingTrainer(keras.Model):
                 sample_weight = ops.repeat(sample_weight, self.augmenter.views, axis=0)
         else:
             y = self.label_rows(y)
+        return x, y, sample_weight
+
+    @contextlib.contextmanager
+    def _views(self):
         # A trace-time flag: `compute_loss`/`compute_metrics` split the views
         # only inside the train step (evaluation batches have one view).
         self._views_step = self.augmenter.views > 1
         try:
-            return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+            yield
         finally:
             self._views_step = False
 

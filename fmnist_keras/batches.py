@@ -1,0 +1,71 @@
+"""NumPy batches for backends without TensorFlow (the JAX path).
+
+A GPU machine often has JAX and CUDA but no TensorFlow, so `tf.data` is not
+there. `ArrayBatches` is a `keras.utils.PyDataset` with the same contract as
+`pipeline.make_dataset`: float32 NHWC batches in [0, 1] and int32 labels,
+gathered per batch from the uint8 arrays; in training, one stream over
+epochs `first_epoch .. epochs - 1` whose order within each epoch is a pure
+function of `(seed, epoch)`, so a resumed run sees exactly the batches of an
+uninterrupted one. (The order differs from the `tf.data` stream's, which
+draws with TensorFlow's stateless RNG.) Augmentation happens on the device,
+inside the trainer's compiled step.
+"""
+
+import keras
+import numpy as np
+
+from fmnist_keras.pipeline import check_images
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """`(images, labels)` batches over in-memory uint8 arrays.
+
+    Args:
+        x: uint8 images `(N, H, W)` or `(N, H, W, C)`.
+        y: integer labels `(N,)`.
+        batch_size: images per batch.
+        training: shuffle per epoch and drop the last partial batch;
+            otherwise keep the order and every image.
+        seed: the shuffle seed.
+        epochs, first_epoch: training only; the stream covers these epochs
+            (pass `steps_per_epoch=len(x) // batch_size` to `fit`). With
+            `epochs=None` it is one epoch, shuffled by `(seed, 0)`.
+    """
+
+    def __init__(self, x, y, batch_size, *, training, seed=0, epochs=None, first_epoch=0):
+        super().__init__()
+        x, y = check_images(x, y, batch_size, training)
+        self.images = x if x.ndim == 4 else x[..., None]
+        self.labels = np.asarray(y, np.int32)
+        self.batch_size = batch_size
+        self.training = training
+        self.seed = seed
+        self.first_epoch = first_epoch if training and epochs is not None else 0
+        n = len(self.images)
+        if training:
+            self.steps_per_epoch = n // batch_size
+            epochs = self.first_epoch + 1 if epochs is None else epochs
+            self.num_epochs = epochs - self.first_epoch
+        else:
+            self.steps_per_epoch = -(-n // batch_size)
+            self.num_epochs = 1
+        self._order = (None, None)  # (epoch, its permutation): one epoch cached
+
+    def __len__(self):
+        return self.steps_per_epoch * self.num_epochs
+
+    def _indices(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        step = index % self.steps_per_epoch
+        if not self.training:
+            return slice(step * self.batch_size, (step + 1) * self.batch_size)
+        epoch = self.first_epoch + index // self.steps_per_epoch
+        if self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.images)))
+        return self._order[1][step * self.batch_size:(step + 1) * self.batch_size]
+
+    def __getitem__(self, index):
+        idx = self._indices(index)
+        images = self.images[idx].astype(np.float32) * np.float32(1.0 / 255.0)
+        return images, self.labels[idx]
