@@ -16,8 +16,8 @@ from fmnist_keras.layers import TLU, FilterResponseNormalization
 from fmnist_keras.models import (
     build_model, count_mult_adds, count_trainable_params, list_models, model_knobs)
 
-EXPECTED = ["cnn1", "cnn2", "cnn3", "cnn4", "cnn5", "mlp", "resnet18", "resnet34", "vgg11", "vgg16",
-            "wrn28_10", "wrn40_4"]
+EXPECTED = ["cnn1", "cnn2", "cnn3", "cnn4", "cnn5", "mlp", "resnet18", "resnet34", "speednet", "vgg11",
+            "vgg16", "wrn28_10", "wrn40_4"]
 # Slow on 2 CPU cores (tens of seconds per step); still run in CI, on small batches.
 SLOW = {"wrn28_10", "resnet34", "wrn40_4", "vgg16"}
 # Training batch per model: big models get small batches to keep the suite bounded.

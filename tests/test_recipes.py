@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fmnist_keras.recipes import _cli, resnet_erasing
@@ -119,3 +120,39 @@ def test_every_recipe_runs_on_a_tiny_slice(recipe, flags, tmp_path, capsys):
     if recipe == "resnet_augmix":  # the three-view step logs both parts of its loss
         header = (out / "augmix" / "history.csv").read_text().splitlines()[0].split(",")
         assert {"ce_loss", "jsd_loss", "val_ce_loss"} <= set(header), header
+
+
+def test_speedrun_reports_tta_and_repeats(tmp_path, capsys):
+    from fmnist_keras.recipes import speedrun
+
+    out = tmp_path / "speedrun"
+    results = speedrun.main(["--limit-train", "2048", "--batch-size", "64", "--epochs", "2", "--repeats", "2", "--width", "8",
+                             "--output-dir", str(out)])
+    printed = capsys.readouterr().out
+    assert "seed 0:" in printed and "seed 1:" in printed and "with flip TTA" in printed
+    assert results["repeats"] == 2 and len(results["test_accuracies"]) == 2
+    assert results["test_accuracy"] == pytest.approx(np.mean(results["test_accuracies"]))
+    assert results["test_accuracies"] != results["test_accuracies_single_view"]  # TTA changes predictions
+    assert 0.3 < results["test_accuracy"] <= 1.0  # two short epochs already learn
+    assert 0 < results["first_seed_seconds"] and "export" not in results  # full speedruns do not export
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["test_accuracy"] == results["test_accuracy"] and (out / "config.json").is_file()
+
+
+def test_flip_tta_averages_the_image_and_its_mirror(real_batch):
+    import keras
+
+    from fmnist_keras.recipes.speedrun import predict_tta
+
+    images, _ = real_batch
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    want = (model.predict(images, verbose=0) + model.predict(images[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(predict_tta(model, images, "flip"), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict_tta(model, images, "none"), model.predict(images, verbose=0), rtol=1e-6)
+
+def test_speedrun_refuses_an_unknown_tta():
+    from fmnist_keras.recipes.speedrun import Config
+
+    with pytest.raises(ValueError, match="tta must be one of none, flip. Received: tta='shift'"):
+        Config(tta="shift")

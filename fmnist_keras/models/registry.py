@@ -6,11 +6,12 @@ from fmnist_keras.models._common import HEADS, check_choice
 from fmnist_keras.models.cnn import cnn1, cnn2, cnn3, cnn4, cnn5
 from fmnist_keras.models.mlp import mlp
 from fmnist_keras.models.resnet import resnet18, resnet34
+from fmnist_keras.models.speednet import speednet
 from fmnist_keras.models.vgg import vgg11, vgg16
 from fmnist_keras.models.wrn import wrn28_10, wrn40_4
 
 MODELS = {fn.__name__: fn for fn in (
-    mlp, cnn1, cnn2, cnn3, cnn4, cnn5, vgg11, vgg16, resnet18, resnet34, wrn28_10, wrn40_4)}
+    mlp, cnn1, cnn2, cnn3, cnn4, cnn5, vgg11, vgg16, resnet18, resnet34, wrn28_10, wrn40_4, speednet)}
 
 
 def list_models():

@@ -44,7 +44,8 @@ def build_parser(config_cls, description, quick_help):
         if field.name == "export":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help="SavedModel + TFLite into <run>/export, verified on the test set "
-                                     "(default: on, off with --quick or --limit-train)")
+                                     "(default: on, off with --quick, --limit-train or a backend "
+                                     "other than TensorFlow)")
         elif isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=f"(default: {default})")
@@ -73,8 +74,12 @@ def config_from_args(config_cls, args, quick_preset):
             if name not in explicit:
                 explicit[name] = getattr(base, name) * scale
     config = dataclasses.replace(base, **explicit)
-    if hasattr(config, "export") and "export" not in explicit:  # full runs export, quick/sliced ones do not
-        config = dataclasses.replace(config, export=not args.quick and not config.limit_train)
+    if hasattr(config, "export") and getattr(config, "export_full_runs", True) and "export" not in explicit:
+        # Full runs export, quick/sliced ones do not; nor do backends without TensorFlow.
+        import keras
+
+        config = dataclasses.replace(config, export=not args.quick and not config.limit_train
+                                     and keras.config.backend() == "tensorflow")
     return config
 
 
@@ -87,7 +92,8 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     Args:
         run: optional `fn(config) -> results` replacing `fit_and_evaluate`
             (recipes that run several configurations).
-        report_number: the report's test accuracy in percent, for the ledger.
+        report_number: the report's test accuracy in percent, for the ledger (left
+            out when `--model` swaps the recipe's model for another).
     """
     from fmnist_keras.training import runner
 
@@ -124,7 +130,10 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     if args.record:
         from fmnist_keras import ledger
 
-        print(f"{recipe}: recorded in {ledger.record(recipe, results, argv if argv is not None else sys.argv[1:], report_number)}")
+        if getattr(args, "model", None) not in (None, config_cls.model):
+            report_number = None  # another model than the report's: its number does not apply
+        path = ledger.record(recipe, results, argv if argv is not None else sys.argv[1:], report_number)
+        print(f"{recipe}: recorded in {path}")
     return results
 
 
