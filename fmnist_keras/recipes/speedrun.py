@@ -42,14 +42,9 @@ import numpy as np
 
 import fmnist_keras
 from fmnist_keras import reporting
-from fmnist_keras.models import build_model
 from fmnist_keras.recipes._cli import run_recipe
 from fmnist_keras.training import runner
 from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.losses import make_loss
-from fmnist_keras.training.optimizers import make_optimizer
-from fmnist_keras.training.schedules import make_schedule
-from fmnist_keras.training.trainer import AugmentingTrainer
 
 RECIPE = "speedrun"
 TTA = ("none", "flip")
@@ -99,13 +94,8 @@ def speedrun_once(config, verbose):
     (x_train, y_train), _, (x_test, y_test) = runner.load_splits(config)
     runner.check_backend(config)
     with runner.dtype_policy(config.precision):
-        classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,), **config.builder_knobs())
-        trainer = AugmentingTrainer(classifier, config.augment, seed=config.seed)
         steps = len(x_train) // config.batch_size
-        trainer.compile(optimizer=make_optimizer(config, make_schedule(config, steps)),
-                        loss=make_loss(config.loss, config.head, config.label_smoothing),
-                        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-                        jit_compile=config.jit or not runner.uses_tensorflow())
+        classifier, trainer = runner.build_trainer(config, x_train.shape[1:] + (1,), steps)
     train = runner.make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
                                 epochs=config.epochs)
     fit_start = time.time()

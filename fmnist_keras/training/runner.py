@@ -158,17 +158,8 @@ def _single_run(config, recipe, verbose, resume=False):
     check_backend(config)
     strategy = make_strategy(config.strategy)
     with dtype_policy(config.precision), _scope(strategy):
-        classifier = build_model(config.model, input_shape=x_train.shape[1:] + (1,),
-                                 **config.builder_knobs())
-        trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed,
-                                    jsd_weight=config.jsd_weight)
         steps_per_epoch = len(x_train) // config.batch_size
-        schedule = make_schedule(config, steps_per_epoch)
-        trainer.compile(optimizer=make_optimizer(config, schedule),
-                        loss=make_loss(config.loss, config.head, config.label_smoothing),
-                        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-                        # JAX steps are always XLA-compiled (eager JAX is far slower).
-                        jit_compile=config.jit or not uses_tensorflow())
+        classifier, trainer = build_trainer(config, x_train.shape[1:] + (1,), steps_per_epoch)
     if resume:
         run_dir = Path(config.output_dir)
         first_epoch = resume_point(run_dir)
@@ -248,6 +239,22 @@ def _single_run(config, recipe, verbose, resume=False):
         results["export"] = export_run(classifier, run_dir, config)
     reporting.write_json(run_dir / "results.json", results)
     return results
+
+
+def build_trainer(config, input_shape, steps_per_epoch):
+    """The config's classifier in a compiled `AugmentingTrainer`: `(classifier, trainer)`.
+
+    Call it inside the dtype policy (and strategy scope) the run uses.
+    """
+    classifier = build_model(config.model, input_shape=input_shape, **config.builder_knobs())
+    trainer = AugmentingTrainer(classifier, config.augment, config.augment_on, seed=config.seed,
+                                jsd_weight=config.jsd_weight)
+    trainer.compile(optimizer=make_optimizer(config, make_schedule(config, steps_per_epoch)),
+                    loss=make_loss(config.loss, config.head, config.label_smoothing),
+                    metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                    # JAX steps are always XLA-compiled (eager JAX is far slower).
+                    jit_compile=config.jit or not uses_tensorflow())
+    return classifier, trainer
 
 
 def _scope(strategy):
