@@ -12,8 +12,12 @@ environment; if it cannot be imported with this Keras, its rows say why.
 
     .venv/bin/python -m pip download --no-deps keras-cv -d /tmp/kcv
     .venv/bin/python -m pip install --no-deps --target /tmp/bench-kcv /tmp/kcv/keras_cv-*.whl \\
-        dm-tree regex kagglehub tensorflow-datasets
+        dm-tree regex kagglehub tensorflow-datasets etils toml promise tensorflow-metadata tqdm \\
+        immutabledict
     KERAS_CV_PATH=/tmp/bench-kcv .venv/bin/python benchmarks/augment.py
+
+To compare the ops against an earlier commit of this package instead, see
+`benchmarks/augment_vs_commit.py`.
 
 Note what is compared: Keras' AugMix, RandAugment and RandomCrop choose once
 per batch (AugMix even once per trace), ours per image; the ratio is the

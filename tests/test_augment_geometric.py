@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from fmnist_keras.augment import cutout, flip, pad_crop, random_erasing, rotate, translate
+from fmnist_keras.augment import (
+    OPS, AugmentStack, cutout, flip, pad_crop, parse_augment, random_erasing, rotate, translate)
+from fmnist_keras.augment import geometric
 from fmnist_keras.augment._boxes import shift
 from fmnist_keras.augment.cutout import sample_cutout_boxes
 from fmnist_keras.augment.erasing import sample_erasing_box_sets
@@ -122,3 +124,29 @@ def test_flip_and_pad_crop_validate(real_batch):
         pad_crop(images, labels, 0, pad=-1)
     with pytest.raises(ValueError, match="Received: size=0"):
         cutout(images, labels, 0, size=0)
+
+
+@pytest.mark.parametrize("spec", ["flip,pad_crop(pad=3)", "flip(vertical=True, prob=0.7),translate",
+                                  "flip(horizontal=False, vertical=True),pad_crop"])
+def test_fused_flip_then_shift_is_bit_identical_to_the_two_ops(spec, real_batch, monkeypatch):
+    images, labels = real_batch[0][:64], real_batch[1][:64]
+    fused = AugmentStack(spec, seed=3)
+    calls = []
+    real = geometric.flip_then_shift
+    monkeypatch.setattr(geometric, "flip_then_shift", lambda *a: calls.append(1) or real(*a))
+    (first, first_params), (second, second_params) = parse_augment(spec)
+    seed = keras.random.SeedGenerator(3)
+    for _ in range(2):  # the second call checks that the seed streams stay in step
+        out, _ = fused(images, labels)
+        step, _ = OPS[first](images, labels, seed, **first_params)
+        step, _ = OPS[second](step, labels, seed, **second_params)
+        np.testing.assert_array_equal(_np(out), _np(step))
+    assert not np.array_equal(_np(out), images)
+    assert len(calls) == 2  # the stack took the fused path
+
+
+def test_shift_far_outside_the_image_reads_zeros(real_batch):
+    images = real_batch[0][:4]
+    out = _np(shift(images, _t([40, -40, 0, 27]), _t([0, 0, 55, -27])))
+    assert not out[:3].any()
+    assert out[3, 27, 0, 0] == images[0 + 3, 0, 27, 0] and out[3].sum() == images[3, 0, 27, 0]

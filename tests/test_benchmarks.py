@@ -29,3 +29,33 @@ def test_train_benchmark_rejects_unknown_names():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--models", "nope", "--parts", "train"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "unknown value(s) nope" in proc.stderr
+
+
+AUGMENT = SCRIPT.parent / "augment.py"
+AUGMENT_VS_COMMIT = SCRIPT.parent / "augment_vs_commit.py"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def test_augment_benchmark_prints_rows_with_ratios(tmp_path):
+    out = tmp_path / "augment.md"
+    proc = subprocess.run(
+        [sys.executable, str(AUGMENT), "--only", "flip,chain", "--seconds", "0.05", "--markdown", str(out)],
+        capture_output=True, text=True, timeout=300, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| flip") or line.startswith("| chain")]
+    assert len(rows) == 2
+    flip = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert flip[1] != "n/a" and flip[3] != "n/a" and flip[5].endswith("x")  # ours, Keras core, ratio
+
+
+def test_augment_vs_commit_compares_two_versions_in_one_process():
+    proc = subprocess.run(
+        [sys.executable, str(AUGMENT_VS_COMMIT), "HEAD", "--only", "pad_crop", "--rounds", "1",
+         "--seconds", "0.05"], capture_output=True, text=True, timeout=300, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| pad_crop |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["no", "yes"]
+    assert all(row.rstrip(" |").endswith("x") for row in rows)
+    bad = subprocess.run([sys.executable, str(AUGMENT_VS_COMMIT), "HEAD", "--only", "nope"],
+                         capture_output=True, text=True, timeout=120, env=ENV)
+    assert bad.returncode != 0 and "unknown case(s) nope" in bad.stderr

@@ -23,25 +23,44 @@ def box_mask(height, width, top, left, box_height, box_width, dtype="float32"):
     return ops.cast(mask, dtype)[..., None]
 
 
-def shift(images, dy, dx):
+def shift(images, dy, dx, flip_h=None, flip_v=None):
     """Moves each image's content down by `dy` and right by `dx` pixels.
 
     `out[b, i, j] = images[b, i - dy[b], j - dx[b]]`, zero where that falls
-    outside. One flat gather for the whole batch: per-image offsets without
-    Python loops, and about 3x faster than one-hot matrix products on the
-    CPU (which XLA also fuses badly after other ops).
+    outside. A shift (with or without a mirror) is separable: the source row
+    depends only on (b, i) and the source column only on (b, j). So this
+    gathers whole rows of the batch, transposes, gathers whole columns and
+    transposes back: two gathers of `B * H` contiguous rows instead of one of
+    `B * H * W` scalars, 1.8x faster on the CPU without XLA. (Under XLA on
+    the CPU the single scalar gather is 2x faster, 1.7M vs 0.8M images/s,
+    both far above what a train step needs; measured 2026-11-29.)
+
+    Optional per-image flips are applied *before* the shift in the same
+    gathers (`flip` followed by `pad_crop` costs one pass, not three).
 
     Args:
         images: `(B, H, W, C)` floats.
         dy, dx: int tensors of shape `(B,)` or `(1,)`.
+        flip_h, flip_v: optional bool `(B,)`: mirror image b left-right /
+            upside down first.
     """
     shape = ops.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-    rows = ops.arange(height, dtype="int32")[None, :, None] - dy[:, None, None]  # (B, H, 1)
-    cols = ops.arange(width, dtype="int32")[None, None, :] - dx[:, None, None]  # (B, 1, W)
-    valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)  # (B, H, W)
-    base = ops.arange(batch, dtype="int32")[:, None, None] * (height * width)
-    flat = base + ops.clip(rows, 0, height - 1) * width + ops.clip(cols, 0, width - 1)
-    pixels = ops.reshape(images, (batch * height * width, channels))
-    moved = ops.reshape(ops.take(pixels, ops.reshape(flat, (-1,)), axis=0), shape)
-    return moved * ops.cast(valid, images.dtype)[..., None]
+    rows = ops.arange(height, dtype="int32")[None, :] - dy[:, None]  # (B, H) source rows
+    cols = ops.arange(width, dtype="int32")[None, :] - dx[:, None]  # (B, W) source columns
+    if flip_v is not None:  # the mirrored source row; outside stays outside
+        rows = ops.where(flip_v[:, None], height - 1 - rows, rows)
+    if flip_h is not None:
+        cols = ops.where(flip_h[:, None], width - 1 - cols, cols)
+    rows = rows + ops.zeros((batch, 1), "int32")  # (1, H) offsets -> one row per image
+    cols = cols + ops.zeros((batch, 1), "int32")
+    valid = (((rows >= 0) & (rows < height))[:, :, None]
+             & ((cols >= 0) & (cols < width))[:, None, :])  # (B, H, W)
+    image = ops.arange(batch, dtype="int32")[:, None]
+    row_ids = ops.reshape(image * height + ops.clip(rows, 0, height - 1), (-1,))
+    col_ids = ops.reshape(image * width + ops.clip(cols, 0, width - 1), (-1,))
+    out = ops.take(ops.reshape(images, (batch * height, width * channels)), row_ids, axis=0)
+    out = ops.transpose(ops.reshape(out, shape), (0, 2, 1, 3))  # (B, W, H, C)
+    out = ops.take(ops.reshape(out, (batch * width, height * channels)), col_ids, axis=0)
+    out = ops.transpose(ops.reshape(out, (batch, width, height, channels)), (0, 2, 1, 3))
+    return ops.where(valid[..., None], out, ops.zeros((), images.dtype))

@@ -69,22 +69,21 @@ def apply_erasing(images, boxes, fill, seed=None, fill_value=0.0):
     """Fills each image's box: the "apply" half of `random_erasing`."""
     shape = ops.shape(images)
     if len(boxes["top"].shape) == 2:  # (count, B) boxes from `max_count`: their union
-        mask = 0.0
+        mask = False
         for k in range(boxes["top"].shape[0]):
-            mask = ops.maximum(mask, box_mask(
+            mask = ops.logical_or(mask, box_mask(
                 shape[1], shape[2], boxes["top"][k], boxes["left"][k], boxes["height"][k],
-                boxes["width"][k], images.dtype))
+                boxes["width"][k], "bool"))
     else:
         mask = box_mask(
-            shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"], boxes["width"],
-            images.dtype)
+            shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"], boxes["width"], "bool")
     if fill == "random":
         values = keras.random.uniform(shape, dtype=images.dtype, seed=seed)
     elif fill == "mean":
         values = ops.mean(images, axis=(0, 1, 2), keepdims=True)
     else:
         values = ops.cast(fill_value, images.dtype)
-    return images * (1 - mask) + values * mask
+    return ops.where(mask, values, images)
 
 
 def random_erasing(images, labels, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3,

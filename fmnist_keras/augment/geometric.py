@@ -22,9 +22,14 @@ def sample_flips(batch, seed, prob=0.5, horizontal=True, vertical=False):
     return {"horizontal": coins[0] & horizontal, "vertical": coins[1] & vertical}
 
 
-def apply_flips(images, flips):
-    out = ops.where(flips["horizontal"][:, None, None, None], ops.flip(images, axis=2), images)
-    return ops.where(flips["vertical"][:, None, None, None], ops.flip(out, axis=1), out)
+def apply_flips(images, flips, horizontal=True, vertical=True):
+    """Mirrors image b where `flips[axis][b]`; an axis that is statically off costs nothing."""
+    out = images
+    if horizontal:
+        out = ops.where(flips["horizontal"][:, None, None, None], ops.flip(out, axis=2), out)
+    if vertical:
+        out = ops.where(flips["vertical"][:, None, None, None], ops.flip(out, axis=1), out)
+    return out
 
 
 def flip(images, labels, seed, prob=0.5, horizontal=True, vertical=False):
@@ -43,7 +48,7 @@ def flip(images, labels, seed, prob=0.5, horizontal=True, vertical=False):
     """
     _check_prob(prob)
     flips = sample_flips(ops.shape(images)[0], seed, prob, horizontal, vertical)
-    return apply_flips(images, flips), labels
+    return apply_flips(images, flips, horizontal is not False, vertical is not False), labels
 
 
 def sample_offsets(batch, seed, max_dy, max_dx):
@@ -73,10 +78,14 @@ def pad_crop(images, labels, seed, pad=4):
     Returns:
         `(images, labels)`.
     """
+    offsets = _pad_crop_offsets(ops.shape(images), seed, pad)
+    return shift(images, offsets["dy"], offsets["dx"]), labels
+
+
+def _pad_crop_offsets(shape, seed, pad=4):
     if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
         raise ValueError(f"pad must be an integer >= 0. Received: pad={pad!r}")
-    offsets = sample_offsets(ops.shape(images)[0], seed, pad, pad)
-    return shift(images, offsets["dy"], offsets["dx"]), labels
+    return sample_offsets(shape[0], seed, pad, pad)
 
 
 def translate(images, labels, seed, max_fraction=0.1):
@@ -92,13 +101,40 @@ def translate(images, labels, seed, max_fraction=0.1):
     Returns:
         `(images, labels)`.
     """
+    offsets = _translate_offsets(ops.shape(images), seed, max_fraction)
+    return shift(images, offsets["dy"], offsets["dx"]), labels
+
+
+def _translate_offsets(shape, seed, max_fraction=0.1):
     if not 0.0 <= max_fraction <= 1.0:
         raise ValueError(f"max_fraction must be in [0, 1]. Received: max_fraction={max_fraction!r}")
-    shape = ops.shape(images)
     max_dy = ops.floor(ops.cast(shape[1], "float32") * max_fraction)
     max_dx = ops.floor(ops.cast(shape[2], "float32") * max_fraction)
-    offsets = sample_offsets(shape[0], seed, max_dy, max_dx)
-    return shift(images, offsets["dy"], offsets["dx"]), labels
+    return sample_offsets(shape[0], seed, max_dy, max_dx)
+
+
+# Ops that are whole-pixel shifts: `flip` followed by one of them is fused.
+SHIFTS = {"pad_crop": _pad_crop_offsets, "translate": _translate_offsets}
+
+
+def flip_then_shift(images, labels, seed, flip_params, shift_name, shift_params):
+    """`flip(**flip_params)` then `shift_name(**shift_params)` as one gather.
+
+    Draws exactly what the two ops draw, in the same order, so the result is
+    bit-identical to calling them one after the other (a test checks it); it
+    only skips the intermediate image. `AugmentStack` uses it for adjacent
+    pairs such as "flip,pad_crop".
+    """
+    prob = flip_params.get("prob", 0.5)
+    horizontal = flip_params.get("horizontal", True)
+    vertical = flip_params.get("vertical", False)
+    _check_prob(prob)
+    shape = ops.shape(images)
+    flips = sample_flips(shape[0], seed, prob, horizontal, vertical)
+    offsets = SHIFTS[shift_name](shape, seed, **shift_params)
+    return shift(images, offsets["dy"], offsets["dx"],
+                 flip_h=flips["horizontal"] if horizontal is not False else None,
+                 flip_v=flips["vertical"] if vertical is not False else None), labels
 
 
 def rotate(images, labels, seed, max_degrees=15.0, prob=1.0):
