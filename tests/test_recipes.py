@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,6 +39,10 @@ def test_module_runs_end_to_end_and_records(tmp_path):
     assert saved["test_accuracy"] == results["test_accuracy"] and saved["report"] == 95.88
     assert "--limit-train 512" in saved["command"] and saved["wall_seconds"] > 0
     assert saved["load_average_15min"] >= 0  # how busy the cores were, shown beside the hardware
+    # The instruction sets that change CPU speed several-fold are recorded and shown.
+    flags = (Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else "").split()
+    assert ("avx512f" in results["cpu_flags"]) == ("avx512f" in flags)
+    assert saved["hardware"].startswith("CPU, ") and ("AVX-512" in saved["hardware"]) == ("avx512f" in flags)
     table = (ledger / "README.md").read_text()
     assert f"{100 * results['test_accuracy']:.2f}%" in table and table.rstrip().endswith("kept")
 
