@@ -4,6 +4,8 @@ Keras' `RandomCrop` draws one offset per batch; here every image gets its
 own flip coins, crop offset, shift or angle.
 """
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -82,7 +84,7 @@ def pad_crop(images, labels, seed, pad=4):
     return shift(images, offsets["dy"], offsets["dx"]), labels
 
 
-def _pad_crop_offsets(shape, seed, pad=4):
+def _pad_crop_offsets(shape, seed, pad):
     if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
         raise ValueError(f"pad must be an integer >= 0. Received: pad={pad!r}")
     return sample_offsets(shape[0], seed, pad, pad)
@@ -105,36 +107,12 @@ def translate(images, labels, seed, max_fraction=0.1):
     return shift(images, offsets["dy"], offsets["dx"]), labels
 
 
-def _translate_offsets(shape, seed, max_fraction=0.1):
+def _translate_offsets(shape, seed, max_fraction):
     if not 0.0 <= max_fraction <= 1.0:
         raise ValueError(f"max_fraction must be in [0, 1]. Received: max_fraction={max_fraction!r}")
     max_dy = ops.floor(ops.cast(shape[1], "float32") * max_fraction)
     max_dx = ops.floor(ops.cast(shape[2], "float32") * max_fraction)
     return sample_offsets(shape[0], seed, max_dy, max_dx)
-
-
-# Ops that are whole-pixel shifts: `flip` followed by one of them is fused.
-SHIFTS = {"pad_crop": _pad_crop_offsets, "translate": _translate_offsets}
-
-
-def flip_then_shift(images, labels, seed, flip_params, shift_name, shift_params):
-    """`flip(**flip_params)` then `shift_name(**shift_params)` as one gather.
-
-    Draws exactly what the two ops draw, in the same order, so the result is
-    bit-identical to calling them one after the other (a test checks it); it
-    only skips the intermediate image. `AugmentStack` uses it for adjacent
-    pairs such as "flip,pad_crop".
-    """
-    prob = flip_params.get("prob", 0.5)
-    horizontal = flip_params.get("horizontal", True)
-    vertical = flip_params.get("vertical", False)
-    _check_prob(prob)
-    shape = ops.shape(images)
-    flips = sample_flips(shape[0], seed, prob, horizontal, vertical)
-    offsets = SHIFTS[shift_name](shape, seed, **shift_params)
-    return shift(images, offsets["dy"], offsets["dx"],
-                 flip_h=flips["horizontal"] if horizontal is not False else None,
-                 flip_v=flips["vertical"] if vertical is not False else None), labels
 
 
 def rotate(images, labels, seed, max_degrees=15.0, prob=1.0):
@@ -159,3 +137,33 @@ def rotate(images, labels, seed, max_degrees=15.0, prob=1.0):
     angle = keras.random.uniform((batch,), -max_degrees, max_degrees, seed=seed)
     angle = ops.where(keras.random.uniform((batch,), seed=seed) < prob, angle, 0.0)
     return _warp.affine_warp(images, _warp.rotation_matrices(angle)), labels
+
+
+# Ops that are whole-pixel shifts: `flip` followed by one of them is fused.
+SHIFTS = {"pad_crop": (pad_crop, _pad_crop_offsets), "translate": (translate, _translate_offsets)}
+
+
+def _with_defaults(op, params):
+    """`params` completed with `op`'s own defaults (one source of truth for both paths)."""
+    bound = inspect.signature(op).bind(None, None, None, **params)
+    bound.apply_defaults()
+    return dict(list(bound.arguments.items())[3:])
+
+
+def flip_then_shift(images, labels, seed, flip_params, shift_name, shift_params):
+    """`flip(**flip_params)` then `shift_name(**shift_params)` as one gather.
+
+    Draws exactly what the two ops draw, in the same order, so the result is
+    bit-identical to calling them one after the other (a test checks it); it
+    only skips the intermediate image. `AugmentStack` uses it for adjacent
+    pairs such as "flip,pad_crop".
+    """
+    flip_args = _with_defaults(flip, flip_params)
+    _check_prob(flip_args["prob"])
+    shape = ops.shape(images)
+    flips = sample_flips(shape[0], seed, **flip_args)
+    shift_op, offsets_of = SHIFTS[shift_name]
+    offsets = offsets_of(shape, seed, **_with_defaults(shift_op, shift_params))
+    return shift(images, offsets["dy"], offsets["dx"],
+                 flip_h=flips["horizontal"] if flip_args["horizontal"] is not False else None,
+                 flip_v=flips["vertical"] if flip_args["vertical"] is not False else None), labels
