@@ -28,6 +28,10 @@ class AugmentStack(keras.layers.Layer):
     Returns:
         `(images, labels)`; the identity when the stack is empty. The layer is
         used only in training: evaluation never calls it.
+
+    A `flip` directly followed by `pad_crop` or `translate` runs as one
+    gather (`geometric.flip_then_shift`): the same draws in the same order,
+    so the output is bit-identical to the two ops run one after the other.
     """
 
     def __init__(self, augment="", seed=0, **kwargs):
