@@ -60,8 +60,8 @@ def record(recipe, results, argv, report_number=None, folder=None):
 
 
 def hardware(results):
-    """"CPU, 2 cores", with "AVX-512" when the run recorded it: the machines
-    of this project differ by 2-4x in speed on exactly that."""
+    """The hardware column: "GPU", or "CPU, 2 cores" plus ", AVX-512" when the
+    run recorded that flag (this project's CPUs differ 2-4x in speed on it)."""
     if results.get("device") != "CPU":
         return str(results.get("device"))
     avx512 = ", AVX-512" if "avx512f" in results.get("cpu_flags", []) else ""
