@@ -60,10 +60,15 @@ def record(recipe, results, argv, report_number=None, folder=None):
 
 
 def hardware(results):
-    """The hardware column: "GPU", or "CPU, 2 cores" plus ", AVX-512" when the
-    run recorded that flag (this project's CPUs differ 2-4x in speed on it)."""
+    """The hardware column: "GPU" plus the GPUs' names (e.g. "GPU, 1x NVIDIA H200"),
+    or "CPU, 2 cores" plus ", AVX-512" when the run recorded that flag (this
+    project's CPUs differ 2-4x in speed on it)."""
     if results.get("device") != "CPU":
-        return str(results.get("device"))
+        names = results.get("gpu_names") or []
+        if not names:
+            return str(results.get("device"))
+        return str(results["device"]) + ", " + ", ".join(
+            f"{names.count(name)}x {name}" for name in dict.fromkeys(names))
     avx512 = ", AVX-512" if "avx512f" in results.get("cpu_flags", []) else ""
     return f"CPU, {results.get('cpu_count')} cores{avx512}"
 

@@ -50,11 +50,14 @@ def environment():
         import jax
 
         devices = sorted({d.platform.upper() for d in jax.devices()})
+        gpu_names = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
         versions = {"jax": jax.__version__}
     else:
         import tensorflow as tf
 
         devices = [d.device_type for d in tf.config.list_physical_devices()]
+        gpu_names = [tf.config.experimental.get_device_details(d).get("device_name", "GPU")
+                     for d in tf.config.list_physical_devices("GPU")]
         versions = {"tensorflow": tf.__version__}
     gpus = [d for d in devices if d == "GPU"]
     return {
@@ -66,6 +69,7 @@ def environment():
         "cpu_flags": cpu_flags(),
         "device": "GPU" if gpus else "CPU",
         "devices": devices,
+        "gpu_names": gpu_names,
         **versions,
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
@@ -104,6 +108,10 @@ def cpu_flags():
 
 
 def git_commit():
+    """The checkout's short commit; `$FMNIST_GIT_COMMIT` where there is no `.git`
+    (a working tree copied to a GPU machine)."""
+    if os.environ.get("FMNIST_GIT_COMMIT"):
+        return os.environ["FMNIST_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              cwd=Path(__file__).parent, timeout=5)

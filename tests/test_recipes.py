@@ -47,6 +47,18 @@ def test_module_runs_end_to_end_and_records(tmp_path):
     assert f"{100 * results['test_accuracy']:.2f}%" in table and table.rstrip().endswith("kept")
 
 
+def test_ledger_names_the_gpu_and_takes_a_commit_from_the_environment(monkeypatch):
+    """A GPU machine gets a working-tree copy without `.git`: the commit comes from
+    $FMNIST_GIT_COMMIT, and the hardware column names the accelerator."""
+    from fmnist_keras import ledger, reporting
+
+    monkeypatch.setenv("FMNIST_GIT_COMMIT", "abc1234")
+    assert reporting.git_commit() == "abc1234"
+    assert ledger.hardware({"device": "GPU", "gpu_names": ["NVIDIA H200"]}) == "GPU, 1x NVIDIA H200"
+    assert ledger.hardware({"device": "GPU", "gpu_names": ["A", "A", "B"]}) == "GPU, 2x A, 1x B"
+    assert ledger.hardware({"device": "GPU"}) == "GPU"  # rows recorded before the names were kept
+    assert ledger.hardware({"device": "CPU", "cpu_count": 2, "cpu_flags": ["avx2"]}) == "CPU, 2 cores"
+
 def test_quick_preset_then_explicit_flags_win():
     parser = _cli.build_parser(resnet_erasing.Config, "", "")
     config = _cli.config_from_args(resnet_erasing.Config, parser.parse_args(["--quick", "--width", "24"]),
