@@ -9,7 +9,7 @@ report does not give the cycle length); early stopping with patience 15
 on validation accuracy, restoring the best weights, which are then tested.
 Augmentation: Random Erasing (p=0.5) + RICAP(beta=0.1); cross-entropy on
 the soft labels. Target: >= 95.88% (full length needs a GPU: ~25 h on a
-2-core CPU).
+2-core CPU, 6 min on an H200, where one seed reached 95.54%).
 
 Run:
     python -m fmnist_keras.recipes.resnet_erasing            # full, 120 epochs
