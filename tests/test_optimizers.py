@@ -82,8 +82,41 @@ def test_rmsprop_l2_is_added_to_the_gradient():
 @pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop,
                                  optimizers.RAdam, optimizers.AdaBound])
 def test_serializable_and_validated(cls):
-    opt = cls(learning_rate=0.01, l2=1e-4)
+    opt = cls(learning_rate=0.01, l2=1e-4, l2_scope="kernels")
     again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
-    assert type(again) is cls and again.l2 == 1e-4
+    assert type(again) is cls and again.l2 == 1e-4 and again.l2_scope == "kernels"
     with pytest.raises(ValueError, match="Received: l2=-0.1"):
         cls(learning_rate=0.01, l2=-0.1)
+    with pytest.raises(ValueError, match="l2_scope must be one of all, kernels. Received: l2_scope='bias'"):
+        cls(learning_rate=0.01, l2=1e-4, l2_scope="bias")
+
+
+def _train_small_net(optimizer, regularizer=None, steps=5):
+    """A Dense + BatchNorm + Dense net on a fixed batch of real-looking data; returns its weights."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((6,)),
+        keras.layers.Dense(5, kernel_regularizer=regularizer, bias_initializer="ones"),
+        keras.layers.BatchNormalization(beta_initializer="ones"),
+        keras.layers.Dense(3, kernel_regularizer=regularizer, bias_initializer="ones"),
+    ])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 6)).astype("float32"), rng.integers(0, 3, 16)
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return [w.numpy() for w in model.trainable_weights]
+
+
+@pytest.mark.parametrize("cls", [optimizers.Adam, optimizers.SGD])
+def test_kernels_scope_equals_keras_kernel_regularizer(cls):
+    """Keras' `kernel_regularizer=l2(lam)` (the "L2" of a study written in Keras) is `l2=2*lam,
+    l2_scope="kernels"`: the penalty's gradient 2*lam*w on kernels only, biases and BatchNorm untouched."""
+    lam = 0.05
+    keras_way = _train_small_net(keras.optimizers.Adam(0.01) if cls is optimizers.Adam
+                                 else keras.optimizers.SGD(0.1), keras.regularizers.L2(lam))
+    ours = _train_small_net(cls(0.01 if cls is optimizers.Adam else 0.1, l2=2 * lam, l2_scope="kernels"))
+    for a, b in zip(keras_way, ours):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    everything = _train_small_net(cls(0.01 if cls is optimizers.Adam else 0.1, l2=2 * lam))
+    assert not np.allclose(everything[1], keras_way[1], atol=1e-4)  # "all" also decays the biases

@@ -77,6 +77,7 @@ def test_quick_preset_then_explicit_flags_win():
     (["--augment", "erasing(p=1)"], "unknown parameter(s) p for 'erasing'"),
     (["--width", "0"], "Received: width=0"),
     (["--norm", "layer"], "Received: norm='layer'"),
+    (["--l2-scope", "bias"], "l2_scope must be one of all, kernels. Received: l2_scope='bias'"),
 ])
 def test_bad_input_is_one_clear_line(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:

@@ -11,7 +11,7 @@ import dataclasses
 from fmnist_keras.augment import parse_augment
 from fmnist_keras.models import model_knobs
 from fmnist_keras.training.losses import LOSSES
-from fmnist_keras.training.optimizers import OPTIMIZERS
+from fmnist_keras.training.optimizers import L2_SCOPES, OPTIMIZERS
 from fmnist_keras.training.schedules import SCHEDULES
 from fmnist_keras.training.trainer import PLACEMENTS
 
@@ -31,6 +31,7 @@ class TrainConfig:
     momentum: float = 0.9
     nesterov: bool = False
     l2: float = 0.0  # coupled L2 (PyTorch's weight_decay): sgd, adam, rmsprop, radam, adabound
+    l2_scope: str = "all"  # all (PyTorch) | kernels (conv/dense kernels: Keras' l2(lam) is --l2 2*lam)
     weight_decay: float = 0.0  # decoupled decay (Keras' weight_decay): sgdw, adamw
     schedule: str = "warmup_cosine"  # warmup_cosine | sgdr | step | constant
     warmup_epochs: float = 0.0  # phase lengths scale with --epochs (see phase_epochs)
@@ -77,7 +78,8 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0. Received: lr={self.lr!r}")
         for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES),
                               ("precision", PRECISIONS), ("strategy", STRATEGIES),
-                              ("augment_on", PLACEMENTS), ("head", ("softmax", "sigmoid"))):
+                              ("augment_on", PLACEMENTS), ("head", ("softmax", "sigmoid")),
+                              ("l2_scope", L2_SCOPES)):
             if getattr(self, name) not in choices:
                 raise ValueError(
                     f"{name} must be one of {', '.join(choices)}. Received: {name}={getattr(self, name)!r}")

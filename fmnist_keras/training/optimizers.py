@@ -6,6 +6,13 @@ which is a *coupled* L2 term: `wd * w` is added to the gradient before
 momentum. `SGD` here does exactly that, with PyTorch's momentum form
 (`buf = mu * buf + g; w -= lr * buf`), which differs from Keras' form
 (`m = mu * m - lr * g`) whenever the learning rate changes between steps.
+
+`l2_scope` says which variables the coupled L2 reaches: "all" (PyTorch's
+`weight_decay`: every parameter, BatchNorm's and biases included) or
+"kernels" (variables of rank >= 2: conv and dense kernels). Keras'
+`kernel_regularizer=l2(lam)` adds `lam * sum(w**2)` to the loss, whose
+gradient is `2 * lam * w` on kernels only: that is `l2=2 * lam,
+l2_scope="kernels"` here, without touching the model.
 """
 
 import keras
@@ -22,20 +29,20 @@ class SGD(keras.optimizers.Optimizer):
         nesterov: use Nesterov momentum (`w -= lr * (g + mu * buf)`).
         l2: coupled weight decay: `g += l2 * w` for every trainable variable
             (PyTorch applies it to all parameters, BatchNorm's included).
+        l2_scope: "all", or "kernels" for rank >= 2 variables only (module docstring).
         **kwargs: base optimizer arguments (`clipnorm`, `name`, ...).
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, l2=0.0, name="sgd", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, l2=0.0, l2_scope="all", name="sgd",
+                 **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1). Received: momentum={momentum!r}")
-        if l2 < 0:
-            raise ValueError(f"l2 must be >= 0. Received: l2={l2!r}")
+        self.l2, self.l2_scope = _check_l2(l2, l2_scope)
         if nesterov and momentum == 0:
             raise ValueError(f"nesterov needs momentum > 0. Received: momentum={momentum!r}")
         self.momentum = momentum
         self.nesterov = nesterov
-        self.l2 = l2
 
     def build(self, variables):
         if self.built:
@@ -45,9 +52,7 @@ class SGD(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         learning_rate = ops.cast(learning_rate, variable.dtype)
-        gradient = ops.cast(gradient, variable.dtype)
-        if self.l2:
-            gradient = gradient + ops.cast(self.l2, variable.dtype) * variable
+        gradient = _add_coupled_l2(self, gradient, variable)
         if self.momentum:
             momentum = ops.cast(self.momentum, variable.dtype)
             buf = self.momentums[self._get_variable_index(variable)]
@@ -56,34 +61,40 @@ class SGD(keras.optimizers.Optimizer):
         self.assign_sub(variable, learning_rate * gradient)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov, "l2": self.l2}
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov, "l2": self.l2,
+                "l2_scope": self.l2_scope}
+
+
+L2_SCOPES = ("all", "kernels")
 
 
 def _add_coupled_l2(optimizer, gradient, variable):
     gradient = ops.cast(gradient, variable.dtype)
-    if optimizer.l2:
+    if optimizer.l2 and (optimizer.l2_scope == "all" or len(variable.shape) >= 2):
         gradient = gradient + ops.cast(optimizer.l2, variable.dtype) * variable
     return gradient
 
 
-def _check_l2(l2):
+def _check_l2(l2, l2_scope):
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0. Received: l2={l2!r}")
-    return l2
+    if l2_scope not in L2_SCOPES:
+        raise ValueError(f"l2_scope must be one of {', '.join(L2_SCOPES)}. Received: l2_scope={l2_scope!r}")
+    return l2, l2_scope
 
 
 class _CoupledL2:
     """Mixin for a Keras optimizer: PyTorch's coupled L2 added to the gradient first."""
 
-    def __init__(self, learning_rate=0.001, l2=0.0, **kwargs):
+    def __init__(self, learning_rate=0.001, l2=0.0, l2_scope="all", **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.l2 = _check_l2(l2)
+        self.l2, self.l2_scope = _check_l2(l2, l2_scope)
 
     def update_step(self, gradient, variable, learning_rate):
         super().update_step(_add_coupled_l2(self, gradient, variable), variable, learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "l2": self.l2}
+        return {**super().get_config(), "l2": self.l2, "l2_scope": self.l2_scope}
 
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
@@ -97,7 +108,7 @@ class Adam(_CoupledL2, keras.optimizers.Adam):
 
     Args:
         learning_rate: a float or a `LearningRateSchedule`.
-        l2: coupled L2 coefficient.
+        l2, l2_scope: coupled L2 coefficient and the variables it reaches (see `SGD`).
         **kwargs: `keras.optimizers.Adam` arguments.
     """
 
@@ -110,13 +121,13 @@ class RMSprop(_CoupledL2, keras.optimizers.RMSprop):
 class _AdamMoments(keras.optimizers.Optimizer):
     """Shared state and moment updates of RAdam and AdaBound."""
 
-    def __init__(self, learning_rate, beta_1, beta_2, epsilon, l2, name, **kwargs):
+    def __init__(self, learning_rate, beta_1, beta_2, epsilon, l2, name, l2_scope="all", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{arg} must be in [0, 1). Received: {arg}={value!r}")
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.l2 = _check_l2(l2)
+        self.l2, self.l2_scope = _check_l2(l2, l2_scope)
 
     def build(self, variables):
         if self.built:
@@ -138,7 +149,7 @@ class _AdamMoments(keras.optimizers.Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "l2": self.l2}
+                "epsilon": self.epsilon, "l2": self.l2, "l2_scope": self.l2_scope}
 
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
@@ -152,7 +163,7 @@ class RAdam(_AdamMoments):
 
     Args:
         learning_rate, beta_1, beta_2, epsilon: as in Adam.
-        l2: coupled L2 coefficient.
+        l2, l2_scope: coupled L2 coefficient and the variables it reaches (see `SGD`).
 
     Reference: https://arxiv.org/abs/1908.03265
     """
@@ -186,7 +197,7 @@ class AdaBound(_AdamMoments):
         learning_rate, beta_1, beta_2, epsilon: as in Adam.
         final_lr: the SGD rate the bounds converge to.
         gamma: convergence speed of the bounds.
-        l2: coupled L2 coefficient.
+        l2, l2_scope: coupled L2 coefficient and the variables it reaches (see `SGD`).
 
     Reference: https://arxiv.org/abs/1902.09843
     """
@@ -222,26 +233,28 @@ OPTIMIZERS = ("sgd", "sgdw", "adam", "adamw", "rmsprop", "radam", "adabound")
 def make_optimizer(config, schedule):
     """The config's optimizer on `schedule`.
 
-    `config.l2` is the coupled L2 of the reports (PyTorch's `weight_decay`);
+    `config.l2` is the coupled L2 of the reports (PyTorch's `weight_decay`),
+    on the variables `config.l2_scope` names;
     `config.weight_decay` is the decoupled decay of "sgdw"/"adamw" (Keras'
     `weight_decay`, Loshchilov & Hutter), multiplied by the learning rate.
     """
     name = config.optimizer
+    l2 = dict(l2=config.l2, l2_scope=config.l2_scope)
     if name in ("sgdw", "adamw") and config.l2:
         raise ValueError(f"{name} decays weights with weight_decay, not l2. Received: l2={config.l2!r}")
     if name == "sgd":
-        return SGD(schedule, momentum=config.momentum, nesterov=config.nesterov, l2=config.l2)
+        return SGD(schedule, momentum=config.momentum, nesterov=config.nesterov, **l2)
     if name == "sgdw":
         return keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
                                     weight_decay=config.weight_decay or None)
     if name == "adam":
-        return Adam(schedule, l2=config.l2)
+        return Adam(schedule, **l2)
     if name == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
     if name == "rmsprop":
-        return RMSprop(schedule, l2=config.l2)
+        return RMSprop(schedule, **l2)
     if name == "radam":
-        return RAdam(schedule, l2=config.l2)
+        return RAdam(schedule, **l2)
     if name == "adabound":
-        return AdaBound(schedule, l2=config.l2)
+        return AdaBound(schedule, **l2)
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}. Received: optimizer={name!r}")
