@@ -59,6 +59,18 @@ def test_ledger_names_the_gpu_and_takes_a_commit_from_the_environment(monkeypatc
     assert ledger.hardware({"device": "GPU"}) == "GPU"  # rows recorded before the names were kept
     assert ledger.hardware({"device": "CPU", "cpu_count": 2, "cpu_flags": ["avx2"]}) == "CPU, 2 cores"
 
+def test_committed_ledger_table_is_derived_from_its_records(tmp_path):
+    """Nobody edits the table by hand: rebuilding it from recipes/runs/*.json changes nothing."""
+    import shutil
+
+    from fmnist_keras import ledger
+
+    committed = Path(__file__).resolve().parents[1] / "recipes"
+    copy = tmp_path / "recipes"
+    shutil.copytree(committed, copy)
+    ledger.rebuild_table(copy)
+    assert (copy / "README.md").read_text() == (committed / "README.md").read_text()
+
 def test_quick_preset_then_explicit_flags_win():
     parser = _cli.build_parser(resnet_erasing.Config, "", "")
     config = _cli.config_from_args(resnet_erasing.Config, parser.parse_args(["--quick", "--width", "24"]),
