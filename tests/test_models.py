@@ -197,6 +197,25 @@ def test_wrn_and_vgg_take_norm_and_dropout():
     assert vgg.get_layer("stage5_out_pool").output.shape[1:3] == (1, 1)
 
 
+@pytest.mark.parametrize("name", ["cnn2", "cnn4"])
+def test_pytorch_init_draws_kernels_and_biases_within_one_over_sqrt_fan_in(name):
+    """PyTorch's Conv2d/Linear defaults (report 001 was PyTorch): kernel and bias uniform in
+    +-1/sqrt(fan_in), where Keras draws Glorot-uniform kernels and zero biases."""
+    keras.utils.set_random_seed(0)
+    layers = [layer for layer in build_model(name, init="pytorch").layers
+              if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    assert len(layers) >= 4
+    for layer in layers:
+        kernel, bias = (w.numpy() for w in layer.weights)
+        bound = 1 / np.sqrt(np.prod(kernel.shape[:-1]))
+        bound_f32 = bound * (1 + 1e-6)  # the draw is float32
+        assert np.abs(kernel).max() <= bound_f32 and np.abs(bias).max() <= bound_f32, layer.name
+        assert kernel.std() == pytest.approx(bound / np.sqrt(3), rel=0.1), layer.name  # uniform's std
+        assert np.abs(bias).max() > 0.5 * bound, layer.name  # drawn, not zeros
+    keras_default = [layer for layer in build_model(name).layers if isinstance(layer, keras.layers.Dense)]
+    assert not keras_default[-1].weights[1].numpy().any()  # Keras: zero biases
+
+
 def test_mlp_knobs():
     model = build_model("mlp", hidden=(64, 32, 16), dropout=0.2, initializer="random_normal")
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
@@ -256,6 +275,7 @@ def test_frn_resnet_reloads_in_a_fresh_process_without_custom_objects(real_batch
     ("mlp", {"initializer": "zeros"}, "initializer='zeros'"),
     ("cnn3", {"dropout": -0.1}, "dropout=-0.1"),
     ("cnn4", {"dropout": 0.5}, "dropout=0.5"),
+    ("cnn2", {"init": "torch"}, "init='torch'"),
     ("vgg11", {"dense": "512"}, "dense='512'"),
     ("vgg16", {"norm": "layer"}, "norm='layer'"),
     ("resnet18", {"width": 0}, "width=0"),

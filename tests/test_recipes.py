@@ -90,6 +90,9 @@ def test_quick_preset_then_explicit_flags_win():
     (["--width", "0"], "Received: width=0"),
     (["--norm", "layer"], "Received: norm='layer'"),
     (["--l2-scope", "bias"], "l2_scope must be one of all, kernels. Received: l2_scope='bias'"),
+    (["--init", "torch"], "init must be one of keras, pytorch. Received: init='torch'"),
+    (["--init", "pytorch"], "init='pytorch' needs a model whose builder takes it (cnn1..cnn5). "
+                            "Received: model='resnet18'"),
 ])
 def test_bad_input_is_one_clear_line(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:

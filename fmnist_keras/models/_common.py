@@ -85,10 +85,31 @@ def norm_act(x, norm_name, name):
     return activation(norm_only(x, norm_name, name), norm_name, name)
 
 
-def classifier_head(x, num_classes, head):
+LAYER_INITS = ("keras", "pytorch")
+
+
+def layer_init(init, fan_in):
+    """Initializer arguments for a Conv/Dense layer whose kernel has `fan_in` inputs per output.
+
+    "keras": Keras' defaults (Glorot-uniform kernel, zero bias). "pytorch":
+    `torch.nn.Conv2d`/`Linear`'s defaults, for reproducing PyTorch reports:
+    kernel and bias both uniform in +-1/sqrt(fan_in) (Kaiming-uniform with
+    a=sqrt(5) is exactly that bound for the kernel).
+    """
+    check_choice("init", init, LAYER_INITS)
+    if init == "keras":
+        return {}
+    bound = 1.0 / fan_in**0.5
+    return {"kernel_initializer": keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform"),
+            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
+
+
+def classifier_head(x, num_classes, head, init="keras"):
     """The last Dense; probabilities out, in float32 under mixed precision.
 
     "softmax": one distribution over classes. "sigmoid": independent
     one-vs-rest probabilities (report 001), trained with binary cross-entropy.
+    `init` as in `layer_init`.
     """
-    return keras.layers.Dense(num_classes, activation=head, dtype="float32", name="head_dense")(x)
+    return keras.layers.Dense(num_classes, activation=head, dtype="float32", name="head_dense",
+                              **layer_init(init, x.shape[-1]))(x)

@@ -20,7 +20,7 @@ Layers are named `features_conv{i}_{op}` and `classifier_fc{i}_{op}`.
 
 import keras
 
-from fmnist_keras.models._common import check_rate, classifier_head, normalized_input
+from fmnist_keras.models._common import check_rate, classifier_head, layer_init, normalized_input
 
 # (filters, kernel, padding, pool after) per conv layer.
 _CNN1_CONVS = ((32, 3, "valid", False), (64, 3, "valid", False), (128, 3, "same", True),
@@ -30,12 +30,14 @@ _CNN5_CONVS = ((32, 3, "valid", False), (64, 3, "valid", False), (128, 3, "same"
                (128, 5, "valid", False), (256, 5, "valid", True))
 
 
-def _cnn(name, convs, fc, batch_norm, input_shape, num_classes, head, dropout):
+def _cnn(name, convs, fc, batch_norm, input_shape, num_classes, head, dropout, init):
     check_rate("dropout", dropout)
+    layer_init(init, 1)  # a bad init fails before any layer is made
     inputs, x = normalized_input(input_shape)
     for i, (filters, kernel, padding, pool) in enumerate(convs, start=1):
         prefix = f"features_conv{i}"
-        x = keras.layers.Conv2D(filters, kernel, padding=padding, name=f"{prefix}_conv")(x)
+        x = keras.layers.Conv2D(filters, kernel, padding=padding, name=f"{prefix}_conv",
+                                **layer_init(init, kernel * kernel * x.shape[-1]))(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{prefix}_bn")(x)
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
@@ -43,11 +45,11 @@ def _cnn(name, convs, fc, batch_norm, input_shape, num_classes, head, dropout):
             x = keras.layers.MaxPooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="classifier_input_flatten")(x)
     for i, units in enumerate(fc, start=1):
-        x = keras.layers.Dense(units, name=f"classifier_fc{i}_dense")(x)
+        x = keras.layers.Dense(units, name=f"classifier_fc{i}_dense", **layer_init(init, x.shape[-1]))(x)
         x = keras.layers.ReLU(name=f"classifier_fc{i}_relu")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"classifier_fc{i}_dropout")(x)
-    return keras.Model(inputs, classifier_head(x, num_classes, head), name=name)
+    return keras.Model(inputs, classifier_head(x, num_classes, head, init), name=name)
 
 
 _ARGS_DOC = """
@@ -56,6 +58,8 @@ _ARGS_DOC = """
         num_classes: outputs.
         head: "softmax", or "sigmoid" for report 001's one-vs-rest head.
         dropout: rate after each hidden FC layer (report: 0.5 in CNN_3 only).
+        init: "keras" (Glorot-uniform kernels, zero biases) or "pytorch"
+            (PyTorch's layer defaults; report 001 was written in PyTorch).
 
     Returns:
         A functional `keras.Model` returning probabilities.
@@ -65,25 +69,25 @@ _ARGS_DOC = """
 """
 
 
-def cnn1(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0):
-    return _cnn("cnn1", _CNN1_CONVS, (1024, 512), False, input_shape, num_classes, head, dropout)
+def cnn1(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0, init="keras"):
+    return _cnn("cnn1", _CNN1_CONVS, (1024, 512), False, input_shape, num_classes, head, dropout, init)
 
 
-def cnn2(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0):
-    return _cnn("cnn2", _CNN1_CONVS, (1024, 512), True, input_shape, num_classes, head, dropout)
+def cnn2(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0, init="keras"):
+    return _cnn("cnn2", _CNN1_CONVS, (1024, 512), True, input_shape, num_classes, head, dropout, init)
 
 
-def cnn3(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.5):
-    return _cnn("cnn3", _CNN1_CONVS, (1024, 512), True, input_shape, num_classes, head, dropout)
+def cnn3(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.5, init="keras"):
+    return _cnn("cnn3", _CNN1_CONVS, (1024, 512), True, input_shape, num_classes, head, dropout, init)
 
 
-def cnn4(*, input_shape=(28, 28, 1), num_classes=10, head="softmax"):
+def cnn4(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", init="keras"):
     # No hidden FC layer, so no dropout knob.
-    return _cnn("cnn4", _CNN4_CONVS, (), True, input_shape, num_classes, head, 0.0)
+    return _cnn("cnn4", _CNN4_CONVS, (), True, input_shape, num_classes, head, 0.0, init)
 
 
-def cnn5(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0):
-    return _cnn("cnn5", _CNN5_CONVS, (512,), True, input_shape, num_classes, head, dropout)
+def cnn5(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", dropout=0.0, init="keras"):
+    return _cnn("cnn5", _CNN5_CONVS, (512,), True, input_shape, num_classes, head, dropout, init)
 
 
 cnn1.__doc__ = ("CNN_1: four 3x3 convs (32, 64, 128, 128; ReLU, two max-pools), FC 3200-1024-512.\n"

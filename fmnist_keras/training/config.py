@@ -10,6 +10,7 @@ import dataclasses
 
 from fmnist_keras.augment import parse_augment
 from fmnist_keras.models import model_knobs
+from fmnist_keras.models._common import LAYER_INITS
 from fmnist_keras.training.losses import LOSSES
 from fmnist_keras.training.optimizers import L2_SCOPES, OPTIMIZERS
 from fmnist_keras.training.schedules import SCHEDULES
@@ -45,6 +46,7 @@ class TrainConfig:
     step_epochs: float = 30.0  # schedule=step: decay every step_epochs by step_gamma
     step_gamma: float = 0.1
     head: str = "softmax"  # softmax | sigmoid (one-vs-rest, report 001)
+    init: str = "keras"  # keras | pytorch: layer initializers of the CNN_1..CNN_5 builders
     loss: str = "auto"  # auto | ce | nll | mse | bce
     label_smoothing: float = 0.0
     augment: str = ""  # e.g. "erasing,ricap(beta=0.1)"
@@ -83,7 +85,12 @@ class TrainConfig:
             if getattr(self, name) not in choices:
                 raise ValueError(
                     f"{name} must be one of {', '.join(choices)}. Received: {name}={getattr(self, name)!r}")
-        model_knobs(self.model)  # unknown model names fail here, before any work
+        knobs = model_knobs(self.model)  # unknown model names fail here, before any work
+        if self.init not in LAYER_INITS:
+            raise ValueError(f"init must be one of {', '.join(LAYER_INITS)}. Received: init={self.init!r}")
+        if self.init != "keras" and "init" not in knobs:
+            raise ValueError(f"init={self.init!r} needs a model whose builder takes it (cnn1..cnn5). "
+                             f"Received: model={self.model!r}")
         parse_augment(self.augment)
         if self.schedule == "warmup_cosine" and self.warmup_epochs + self.restart_epochs >= self.epochs:
             raise ValueError(
