@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import shlex
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -67,8 +68,7 @@ def hardware(results):
         names = results.get("gpu_names") or []
         if not names:
             return str(results.get("device"))
-        return str(results["device"]) + ", " + ", ".join(
-            f"{names.count(name)}x {name}" for name in dict.fromkeys(names))
+        return str(results["device"]) + ", " + ", ".join(f"{n}x {name}" for name, n in Counter(names).items())
     avx512 = ", AVX-512" if "avx512f" in results.get("cpu_flags", []) else ""
     return f"CPU, {results.get('cpu_count')} cores{avx512}"
 

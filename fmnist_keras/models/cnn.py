@@ -20,7 +20,8 @@ Layers are named `features_conv{i}_{op}` and `classifier_fc{i}_{op}`.
 
 import keras
 
-from fmnist_keras.models._common import check_rate, classifier_head, layer_init, normalized_input
+from fmnist_keras.models._common import (
+    LAYER_INITS, check_choice, check_rate, classifier_head, layer_init, normalized_input)
 
 # (filters, kernel, padding, pool after) per conv layer.
 _CNN1_CONVS = ((32, 3, "valid", False), (64, 3, "valid", False), (128, 3, "same", True),
@@ -32,7 +33,7 @@ _CNN5_CONVS = ((32, 3, "valid", False), (64, 3, "valid", False), (128, 3, "same"
 
 def _cnn(name, convs, fc, batch_norm, input_shape, num_classes, head, dropout, init):
     check_rate("dropout", dropout)
-    layer_init(init, 1)  # a bad init fails before any layer is made
+    check_choice("init", init, LAYER_INITS)
     inputs, x = normalized_input(input_shape)
     for i, (filters, kernel, padding, pool) in enumerate(convs, start=1):
         prefix = f"features_conv{i}"

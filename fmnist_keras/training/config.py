@@ -81,13 +81,11 @@ class TrainConfig:
         for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES),
                               ("precision", PRECISIONS), ("strategy", STRATEGIES),
                               ("augment_on", PLACEMENTS), ("head", ("softmax", "sigmoid")),
-                              ("l2_scope", L2_SCOPES)):
+                              ("l2_scope", L2_SCOPES), ("init", LAYER_INITS)):
             if getattr(self, name) not in choices:
                 raise ValueError(
                     f"{name} must be one of {', '.join(choices)}. Received: {name}={getattr(self, name)!r}")
         knobs = model_knobs(self.model)  # unknown model names fail here, before any work
-        if self.init not in LAYER_INITS:
-            raise ValueError(f"init must be one of {', '.join(LAYER_INITS)}. Received: init={self.init!r}")
         if self.init != "keras" and "init" not in knobs:
             raise ValueError(f"init={self.init!r} needs a model whose builder takes it (cnn1..cnn5). "
                              f"Received: model={self.model!r}")
