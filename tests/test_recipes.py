@@ -81,6 +81,19 @@ def test_quick_preset_then_explicit_flags_win():
     assert (full.warmup_epochs, full.restart_epochs, full.warmup_start_lr) == (10, 10, 0.01)
 
 
+def test_cnn2_tuned_defaults_are_the_reports_pytorch_setup():
+    """Report 001 is PyTorch and tuned CNN_2 with augmentation: PyTorch init and a flip by default."""
+    from fmnist_keras.recipes import cnn2_tuned
+
+    parser = _cli.build_parser(cnn2_tuned.Config, "", "")
+    config = _cli.config_from_args(cnn2_tuned.Config, parser.parse_args([]), cnn2_tuned.QUICK)
+    assert (config.model, config.init, config.augment, config.l2_scope) == ("cnn2", "pytorch", "flip", "all")
+    assert (config.lr, config.l2, config.batch_size, config.epochs) == (3.593e-4, 3.593e-4, 64, 10)
+    plain = _cli.config_from_args(cnn2_tuned.Config, parser.parse_args(["--init", "keras", "--augment", ""]),
+                                  cnn2_tuned.QUICK)
+    assert (plain.init, plain.augment) == ("keras", "")
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--batch-size", "0"], "batch_size must be a positive integer. Received: batch_size=0"),
     (["--epochs", "-1"], "Received: epochs=-1"),
@@ -92,7 +105,7 @@ def test_quick_preset_then_explicit_flags_win():
     (["--l2-scope", "bias"], "l2_scope must be one of all, kernels. Received: l2_scope='bias'"),
     (["--init", "torch"], "init must be one of keras, pytorch. Received: init='torch'"),
     (["--init", "pytorch"], "init='pytorch' needs a model whose builder takes it (cnn1..cnn5). "
-                            "Received: model='resnet18'"),
+                            "Received: model='resnet18'; pass --init keras for it"),
 ])
 def test_bad_input_is_one_clear_line(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:

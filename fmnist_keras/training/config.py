@@ -88,7 +88,7 @@ class TrainConfig:
         knobs = model_knobs(self.model)  # unknown model names fail here, before any work
         if self.init != "keras" and "init" not in knobs:
             raise ValueError(f"init={self.init!r} needs a model whose builder takes it (cnn1..cnn5). "
-                             f"Received: model={self.model!r}")
+                             f"Received: model={self.model!r}; pass --init keras for it")
         parse_augment(self.augment)
         if self.schedule == "warmup_cosine" and self.warmup_epochs + self.restart_epochs >= self.epochs:
             raise ValueError(
