@@ -9,8 +9,8 @@ import datetime
 import json
 import os
 import shlex
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 
 from fmnist_keras import reporting
