@@ -1,6 +1,6 @@
 """Export a trained classifier as a SavedModel and TFLite files, then verify them.
 
-Exported artifacts take raw pixels 0-255 (the DESIGN contract); the [0, 1]
+Exported artifacts take raw pixels 0-255 (docs/design.md, "Contracts"); the [0, 1]
 scaling and the model's own normalization happen inside. The model is always
 called with `training=False` (Keras' own `export(format="tf_saved_model")`
 serves augmentation layers in training mode).

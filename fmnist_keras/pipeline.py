@@ -3,7 +3,7 @@
 The pipeline shuffles *indices* and gathers whole batches from the uint8
 arrays, then casts and scales per batch: one gather and one multiply per
 batch instead of per-image work, so the host never limits the step rate.
-Batches are float32 NHWC in [0, 1] with int32 labels (DESIGN.md contract).
+Batches are float32 NHWC in [0, 1] with int32 labels (the contract in docs/design.md).
 TensorFlow is imported only by `make_dataset`: the splits serve the JAX
 path (`fmnist_keras.batches`) on machines without it.
 """

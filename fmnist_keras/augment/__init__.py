@@ -2,7 +2,7 @@
 
 Every op is a pure function `op(images, labels, seed, **params) ->
 (images, labels)` over float `(B, H, W, C)` images and `(B, classes)` label
-rows; see DESIGN.md. `parse_augment` turns a string into a stack and
+rows; see docs/design.md. `parse_augment` turns a string into a stack and
 `AugmentStack` runs one.
 """
 
