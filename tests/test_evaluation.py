@@ -207,6 +207,56 @@ def test_jpeg_is_pillows_encoder(images):
         assert np.array_equal(out[i], np.asarray(Image.open(io.BytesIO(buffer.getvalue()))))
 
 
+# ---------------------------------------------------------------- the NumPy warp
+
+WARPED = ("motion_blur", "rotation", "shear", "scale", "translation")
+
+
+def _eager_affine_warp(x, matrices):
+    """The training augmentations' `affine_warp` run eagerly through keras.ops: the warp before NumPy."""
+    from fmnist_keras.augment._warp import affine_warp
+
+    out = affine_warp(np.asarray(x[..., None], np.float32), np.asarray(matrices, np.float32))
+    return np.asarray(out).astype(np.float64)[..., 0]
+
+
+@pytest.mark.parametrize("name", WARPED)
+def test_numpy_warp_gives_the_bytes_of_affine_warp(fmnist, monkeypatch, name):
+    # On all 10,000 test images, every severity, the NumPy warp matched the former
+    # tf.function bit for bit (0 of 196M pixels differ). Allowed here: 1 level where
+    # float rounding might differ on another CPU, on at most 0.1% of the pixels.
+    _, (x, _) = fmnist
+    x = x[:300]
+    new = np.stack([corrupt(x, name, s, seed=3) for s in corruptions.SEVERITIES]).astype(int)
+    monkeypatch.setattr(corruptions, "_warp", _eager_affine_warp)
+    old = np.stack([corrupt(x, name, s, seed=3) for s in corruptions.SEVERITIES]).astype(int)
+    diff = np.abs(new - old)
+    assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3, (diff.max(), np.mean(diff > 0))
+
+
+def test_numpy_warp_matches_affine_warp_off_square_and_out_of_frame(images):
+    x = np.pad(images[0][:16], ((0, 0), (0, 4), (2, 6))).astype(np.float64) / 255.0  # 32 x 36: H != W
+    rng = np.random.default_rng(0)
+    theta = rng.uniform(-1.0, 1.0, len(x))
+    c, s = np.cos(theta), np.sin(theta)
+    shift = rng.uniform(-40.0, 40.0, (2, len(x)))  # some images leave the frame entirely
+    matrices = np.stack([1.3 * c, -s, shift[0], s, 0.7 * c, shift[1]], axis=1)
+    np.testing.assert_allclose(corruptions._warp(x, matrices), _eager_affine_warp(x, matrices), atol=1e-6)
+    identity = np.tile([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], (len(x), 1))
+    assert np.array_equal(corruptions._warp(x, identity), x.astype(np.float32))
+    far = identity.copy()
+    far[:, 2] = 100.0
+    assert not corruptions._warp(x, far).any()  # outside the image is background 0
+
+
+def test_hardware_names_cores_and_accelerators_without_asking_tensorflow_first():
+    from fmnist_keras.evaluation import suite
+
+    line = suite.hardware()
+    assert "cores" in line and "GPU" in line
+    assert suite.accelerators("numpy") == []
+
+
 # ---------------------------------------------------------------- calibration
 
 

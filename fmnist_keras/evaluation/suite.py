@@ -130,12 +130,35 @@ def output_paths(out_dir, overwrite=False):
 
 
 def hardware():
-    """CPU model and core count (and GPU if TensorFlow sees one), for reports."""
-    cpu = reporting.cpu_model()
-    import tensorflow as tf
+    """CPU model, core count and accelerators, for reports.
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"{cpu}, {os.cpu_count()} cores" + (f", {len(gpus)} GPU" if gpus else ", no GPU")
+    Accelerators are asked of the Keras backend in use, so a JAX machine
+    without TensorFlow is described too (TensorFlow only when it is the backend).
+    """
+    import keras
+
+    devices = accelerators(keras.config.backend())
+    kinds = ", ".join(sorted(set(devices)))
+    return f"{reporting.cpu_model()}, {os.cpu_count()} cores" + (
+        f", {len(devices)} GPU ({kinds})" if devices else ", no GPU")
+
+
+def accelerators(backend):
+    """Names of the GPUs (or TPUs) `backend` sees; [] for a backend we cannot ask."""
+    if backend == "jax":
+        import jax
+
+        return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [tf.config.experimental.get_device_details(d).get("device_name", "GPU")
+                for d in tf.config.list_physical_devices("GPU")]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
 
 
 def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVERITIES, tta_spec="flip,shift",
