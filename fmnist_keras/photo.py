@@ -160,7 +160,8 @@ def to_fashion_mnist(pixels, size=(28, 28), *, sharpen=True, polarity="auto", tr
        on a light background, so `b - v` is used, stretched so the background maps to 0 and
        black to 255 (an off-white photo background becomes the dataset's pure black); a dark
        background is only stretched (`v - b`), so light-on-dark images, like the dataset's own,
-       are not negated. `polarity="negate"` or `"keep"` overrides the corners.
+       are not negated. `polarity="negate"` or `"keep"` overrides the corners; against them the
+       plain `255 - v` (or `v`) is used, with no stretch.
     6. *8-bit grayscale.* Rounded and clipped to uint8.
 
     An input already of `size`, one channel and on a dark background is taken to be a
@@ -234,14 +235,16 @@ def to_fashion_mnist(pixels, size=(28, 28), *, sharpen=True, polarity="auto", tr
     if gray.shape != (height, width):
         notes.append(f"extended {gray.shape[1]}x{gray.shape[0]} -> {width}x{height} (centred)")
         gray = _extend(gray, height, width, bg)
-    negate = polarity == "negate" or (polarity == "auto" and bg > 127)
-    if negate:
-        gray = (bg - gray) * (255.0 / max(bg, 1.0))
-        notes.append("negated (dark garment on a light background)")
-    else:
-        gray = (gray - bg) * (255.0 / max(255.0 - bg, 1.0))
+    light = bg > 127
+    if polarity == "negate" or (polarity == "auto" and light):
+        gray = (bg - gray) * (255.0 / bg) if light else 255.0 - gray
+        notes.append("negated (dark garment on a light background)" if light else "negated (forced)")
+    elif not light:
+        gray = (gray - bg) * (255.0 / (255.0 - bg))
         if bg > 0:
             notes.append(f"stretched so the background ({bg:.0f}) is black")
+    else:
+        notes.append("not negated (forced)")
     return np.clip(np.round(gray), 0, 255).astype("uint8"), notes
 
 
