@@ -38,7 +38,8 @@ LUMA = np.array([0.299, 0.587, 0.114], "float32")  # ITU-R 601, what Pillow's "L
 # A pixel belongs to the garment when some channel differs from the background by more than
 # this (0-255). Too low and JPEG ringing widens the box; too high and a garment's faint outer
 # pixels are cut, so it is rescaled too large. On JPEG product photos of 300 test images the
-# round-trip error (mean |difference|, 0-255) was 12.1 at 12, 10.2 at 20 and 9.0 at 32.
+# round-trip error (mean |difference|, 0-255) was 12.1 at 12, 10.2 at 20 and 9.0 at 32 (9.7 at 24 on
+# tests/test_photo.py's 200); 24 keeps more of a light garment's outline on white than 32 would.
 TRIM_TOLERANCE = 24
 SHARPEN_SIGMA = 1.0  # the dataset's "radius and sigma 1.0": a 3-tap Gaussian (radius 1)
 MIN_PHOTO_SIDE = 8  # a photo under 8 pixels on its longest side cannot show a garment
@@ -69,9 +70,12 @@ def read_photo(path):
             # than decode hundreds of megabytes to make 784 pixels.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if max(image.size) > WORKING_SIDE and image.format == "JPEG":
+                stored = image.size
+                if max(stored) > WORKING_SIDE and image.format == "JPEG":
                     image.draft(image.mode, (WORKING_SIDE, WORKING_SIDE))  # decode at 1/2..1/8 scale
                 image.load()
+                if image.size != stored:
+                    notes.append(f"decoded the {stored[0]}x{stored[1]} JPEG at {image.size[0]}x{image.size[1]}")
                 upright = ImageOps.exif_transpose(image)
                 if upright.size != image.size or upright.tobytes() != image.tobytes():
                     notes.append("rotated upright (EXIF orientation)")

@@ -217,3 +217,7 @@ def test_big_photos_are_reduced_before_the_float_copy(test_images):
     Image.fromarray(x[4]).resize((2100, 1500)).save(buffer, format="PNG")
     pixels, notes = read_photo(io.BytesIO(buffer.getvalue()))
     assert max(pixels.shape[:2]) <= photo.WORKING_SIDE and notes == ["reduced 2100x1500 by 3 (box average)"]
+    buffer = io.BytesIO()
+    Image.fromarray(x[4]).resize((4000, 3000)).save(buffer, format="JPEG")
+    pixels, notes = read_photo(io.BytesIO(buffer.getvalue()))
+    assert notes == ["decoded the 4000x3000 JPEG at 2000x1500", "reduced 2000x1500 by 2 (box average)"]
