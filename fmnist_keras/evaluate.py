@@ -2,7 +2,8 @@
 
 Writes evaluation.json, eval_*.png and a self-contained report.html into the
 first model's run folder (or --out), never over an earlier evaluation unless
---overwrite.
+--overwrite. Runs on any Keras backend: TensorFlow is not needed
+(docs/evaluation-jax.md).
 
 Run:
     python -m fmnist_keras.evaluate runs/cnn2_tuned/<stamp>

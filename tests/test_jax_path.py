@@ -100,3 +100,48 @@ def test_recipe_trains_end_to_end_on_jax_without_tensorflow(tmp_path, jax_env):
                           str(tmp_path / flags[0].strip("-")), env=env)
         assert refused.returncode == 2 and needle in refused.stderr, refused.stderr[-2000:]
         assert not (tmp_path / flags[0].strip("-")).exists()  # refused before any folder is made
+
+
+# The recipe's --evaluate runs the suite on all 10,000 test images (minutes on two
+# cores); this driver gives run_evaluation a `limit` and changes nothing else.
+_RECIPE_WITH_EVALUATION_LIMIT = """
+import functools, sys
+import fmnist_keras.evaluation as evaluation
+evaluation.run_evaluation = functools.partial(evaluation.run_evaluation, limit=int(sys.argv[1]))
+from fmnist_keras.recipes import cnn2_tuned
+cnn2_tuned.main(sys.argv[2:])
+"""
+
+
+@pytest.mark.slow
+def test_recipe_evaluate_runs_the_whole_suite_without_tensorflow(tmp_path, jax_env):
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-c", _RECIPE_WITH_EVALUATION_LIMIT, "200", "--model", "cnn4", "--limit-train", "1024",
+         "--epochs", "1", "--val-size", "500", "--clean-train-size", "200", "--no-export", "--evaluate",
+         "--output-dir", str(run)],
+        env=jax_env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "tensorflow" not in done.stderr.lower(), done.stderr[-3000:]
+    results = json.loads((run / "evaluation.json").read_text())
+    assert results["test_images"] == 200  # the driver's limit reached run_evaluation
+    assert results["environment"]["keras_backend"] == "jax" and "tensorflow" not in results["environment"]
+    rob = results["corruptions"]
+    assert len(rob["per_corruption"]) == 16 and all(len(c["accuracy"]) == 5 for c in rob["per_corruption"].values())
+    assert 0.0 < rob["mean_corruption_error"] < 1.0
+    cal = results["calibration"]
+    assert cal["temperature"] > 0 and 0.0 <= cal["after"]["ece"] <= 1.0
+    assert [f["passes_per_image"] for f in results["frontier"]] == [1, 2, 5, 6]  # TTA flip, shift, both
+    assert "cores" in results["hardware"] and (run / "report.html").read_text().count("data:image/png") == 4
+
+    # The standalone CLI on the same machine: ensemble, baseline (mCE) and exported sets.
+    done = subprocess.run(
+        [sys.executable, "-m", "fmnist_keras.evaluate", str(run), str(run / "model.keras"), "--baseline", str(run),
+         "--corruptions", "rotation,motion_blur,fog", "--severities", "1,5", "--tta", "flip", "--limit", "100",
+         "--out", str(tmp_path / "ensemble"), "--export-corrupted", str(tmp_path / "fmnist-c"), "--quiet"],
+        env=jax_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    results = json.loads((tmp_path / "ensemble" / "evaluation.json").read_text())
+    assert results["corruptions"]["mce"] == pytest.approx(1.0)  # the baseline is the model itself
+    assert results["frontier"][-1]["name"] == "ensemble of 2"
+    assert (tmp_path / "fmnist-c" / "rotation.npz").is_file()
