@@ -204,3 +204,15 @@ def test_odd_photos_get_one_message_each_or_a_documented_conversion(models, fmni
     assert notes["deep16.png"][0].startswith("converted 16-bit")
     assert notes["cutout.png"][0] == "composited transparency onto the background (RGB 255/255/255)"
     assert notes["sideways.jpg"][0] == "rotated upright (EXIF orientation)"
+
+
+def test_product_photo_benchmark_prints_both_accuracies(models, tmp_path, capsys):
+    from test_photo import product_photos
+
+    accuracy = product_photos.main(["--model", str(models[1]["run"]), "--limit", "20", "--save", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert set(accuracy[str(models[1]["run"])]) == {"as they are", "fashion-mnist", "resize"}
+    assert "--convert fashion-mnist:" in out and "--convert resize" in out and "as product photos" in out
+    assert len(list(tmp_path.glob("photo*.jpg"))) == 8
+    with pytest.raises(FileExistsError):  # the photos it saves never replace files
+        product_photos.main(["--model", str(models[1]["run"]), "--limit", "20", "--save", str(tmp_path)])
