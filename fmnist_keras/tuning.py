@@ -40,6 +40,7 @@ import keras_tuner as kt
 
 from fmnist_keras import pipeline
 from fmnist_keras.augment import parse_augment
+from fmnist_keras.choices import TUNERS
 from fmnist_keras.models import build_model, model_knobs
 from fmnist_keras.training.config import TrainConfig
 from fmnist_keras.training.losses import make_loss
@@ -47,7 +48,6 @@ from fmnist_keras.training.optimizers import OPTIMIZERS, make_optimizer
 from fmnist_keras.training.schedules import make_schedule
 from fmnist_keras.training.trainer import AugmentingTrainer
 
-TUNERS = ("random", "hyperband", "bayesian")
 DECOUPLED = ("sgdw", "adamw")  # their weight decay is Keras' decoupled `weight_decay`
 OBJECTIVE = "val_accuracy"
 

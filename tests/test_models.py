@@ -291,3 +291,11 @@ def test_bad_names_and_knobs_raise_clear_errors(name, knobs, received):
         assert all(n in str(info.value) for n in list_models())
     if "width" in knobs and name == "mlp":
         assert "hidden" in str(info.value)  # lists the knobs that exist
+
+
+def test_the_cli_model_choices_are_the_registry():
+    """`--model`'s choices come from fmnist_keras.choices (no Keras import); they must be the registry."""
+    from fmnist_keras import choices
+    from fmnist_keras.models import list_models
+
+    assert sorted(choices.MODELS) == list_models()

@@ -139,8 +139,8 @@ def test_help_lists_common_flags(capsys):
 
 @pytest.mark.parametrize("recipe, flags", [
     ("cnn2_tuned", []),
-    ("mlp_grid", ["--studies", "baseline,dropout"]),
-    ("cnn_table", ["--models", "cnn4"]),
+    ("mlp_grid", ["--cells", "baseline,dropout"]),
+    ("cnn_table", ["--cells", "cnn4"]),
     # Cells that change the optimizer, the loss + augmentation, and the model family.
     ("resnet_ablations", ["--width", "8", "--cells", "sgd,combined,mlp"]),
     ("resnet_augmix", ["--width", "8", "--cells", "augmix,radam"]),

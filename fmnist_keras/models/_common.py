@@ -2,11 +2,9 @@
 
 import keras
 
+from fmnist_keras.choices import HEADS, LAYER_INITS, NORMS
 from fmnist_keras.data import PIXEL_MEAN, PIXEL_STD
 from fmnist_keras.layers import TLU, FilterResponseNormalization
-
-HEADS = ("softmax", "sigmoid")
-NORMS = ("batch", "frn", "group", "none")
 
 
 def check_choice(name, value, choices):
@@ -83,9 +81,6 @@ def norm_act(x, norm_name, name):
     "none": ReLU alone.
     """
     return activation(norm_only(x, norm_name, name), norm_name, name)
-
-
-LAYER_INITS = ("keras", "pytorch")
 
 
 def layer_init(init, fan_in):

@@ -2,10 +2,9 @@
 
 import keras
 
+from fmnist_keras.choices import MLP_INITIALIZERS as INITIALIZERS
 from fmnist_keras.models._common import (
     check_choice, check_rate, check_units, classifier_head, normalized_input)
-
-INITIALIZERS = ("glorot_uniform", "random_normal", "he_normal")
 
 
 def mlp(*, input_shape=(28, 28, 1), num_classes=10, head="softmax", hidden=(400, 400),

@@ -30,11 +30,10 @@ References:
 
 import keras
 
+from fmnist_keras.choices import STEMS
 from fmnist_keras.models._common import (
     NORMS, activation, check_choice, check_positive_int, classifier_head, norm_act, norm_only,
     normalized_input)
-
-STEMS = ("cifar", "imagenet")
 
 
 def _conv(x, filters, kernel, strides, norm, name):

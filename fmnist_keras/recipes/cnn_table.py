@@ -11,15 +11,16 @@ CNN_5 88.23/88.01/85.93/84.98.
 
 Run:
     python -m fmnist_keras.recipes.cnn_table                         # 20 cells x 10 epochs (hours on a CPU)
-    python -m fmnist_keras.recipes.cnn_table --models cnn2,cnn4      # a few rows
+    python -m fmnist_keras.recipes.cnn_table --cells cnn2,cnn4       # a few rows (4 cells each)
+    python -m fmnist_keras.recipes.cnn_table --cells "cnn2 softmax no-aug"   # one cell
     python -m fmnist_keras.recipes.cnn_table --quick                 # CNN_4 rows, 2 epochs on 10,000 images
 """
 
 import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.grid import run_table
+from fmnist_keras.training.config import TrainConfig, cells_setting
+from fmnist_keras.training.grid import pick_cells
 
 RECIPE = "cnn_table"
 MODELS = ("cnn1", "cnn2", "cnn3", "cnn4", "cnn5")
@@ -29,12 +30,24 @@ REPORT = {
     "cnn5": (88.23, 88.01, 85.93, 84.98),
 }
 CROP_FLIP = "pad_crop(pad=4),flip"
+VARIANTS = (("softmax", ""), ("softmax", CROP_FLIP), ("sigmoid", ""), ("sigmoid", CROP_FLIP))
+
+
+def _label(model, head, augment):
+    return f"{model} {head} {'crop+flip' if augment else 'no-aug'}"
+
+
+# label -> (overrides, report's number); each model's four cells form a group named after it.
+CELLS = {_label(model, head, augment): ({"model": model, "head": head, "augment": augment}, REPORT[model][i])
+         for model in MODELS for i, (head, augment) in enumerate(VARIANTS)}
+GROUPS = {model: [_label(model, head, augment) for head, augment in VARIANTS] for model in MODELS}
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
-    model: str = "cnn1"  # replaced per row; see --models
-    models: str = ",".join(MODELS)
+    model: str = "cnn1"  # replaced per cell
+    cells: str = cells_setting(",".join(MODELS), "models (their four cells each) or cell labels "
+                                                 "like 'cnn2 softmax no-aug'")
     epochs: int = 10
     batch_size: int = 128
     lr: float = 4e-3
@@ -44,27 +57,16 @@ class Config(TrainConfig):
     clean_train_size: int = 0
 
 
-QUICK = dict(epochs=2, limit_train=10000, models="cnn4")  # with cnn2 too it ran over 7 min on 2 AMD EPYC cores
+QUICK = dict(epochs=2, limit_train=10000, cells="cnn4")  # with cnn2 too it ran over 7 min on 2 AMD EPYC cores
 QUICK_HELP = "CPU preset: the CNN_4 rows (4 cells), 2 epochs on 10,000 training images (~2 min on 2 cores)."
 
 
 def cells(config):
-    chosen = [m.strip() for m in config.models.split(",") if m.strip()]
-    unknown = sorted(set(chosen) - set(MODELS))
-    if unknown or not chosen:
-        raise ValueError(f"models must be a comma list of {', '.join(MODELS)}. Received: models={config.models!r}")
-    table = []
-    for model in chosen:
-        for i, (head, augment) in enumerate(
-                [("softmax", ""), ("softmax", CROP_FLIP), ("sigmoid", ""), ("sigmoid", CROP_FLIP)]):
-            label = f"{model} {head} {'crop+flip' if augment else 'no-aug'}"
-            table.append((label, {"model": model, "head": head, "augment": augment}, REPORT[model][i]))
-    return table
+    return pick_cells(config.cells, CELLS, GROUPS)
 
 
 def main(argv=None):
-    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE,
-                      run=lambda config: run_table(config, cells(config), RECIPE), report_number=90.25)
+    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE, cells=cells, report_number=90.25)
 
 
 if __name__ == "__main__":

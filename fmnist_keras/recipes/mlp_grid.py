@@ -11,15 +11,17 @@ Targets: every cell of the report; the best cell >= 89.6%.
 
 Run:
     python -m fmnist_keras.recipes.mlp_grid --repeats 3              # all studies, 40 epochs
-    python -m fmnist_keras.recipes.mlp_grid --studies optimizer --repeats 3
+    python -m fmnist_keras.recipes.mlp_grid --cells optimizer --repeats 3
+    python -m fmnist_keras.recipes.mlp_grid --cells "adam lr=0.001,sgd lr=0.1"
     python -m fmnist_keras.recipes.mlp_grid --quick                  # 8 epochs, optimizer study, 1 seed
 """
 
 import dataclasses
 
+from fmnist_keras.choices import MLP_INITIALIZERS
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.grid import run_table
+from fmnist_keras.training.config import TrainConfig, cells_setting, setting
+from fmnist_keras.training.grid import pick_cells
 
 RECIPE = "mlp_grid"
 STUDIES = ("baseline", "optimizer", "dropout", "initializer")
@@ -35,9 +37,10 @@ REPORT_GRID = {
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
     model: str = "mlp"
-    hidden: tuple = (400, 400)  # widths of the hidden layers
-    dropout: float = 0.0
-    initializer: str = "glorot_uniform"  # glorot_uniform | random_normal | he_normal
+    hidden: tuple = setting((400, 400), "widths of the hidden layers", "model")
+    dropout: float = setting(0.0, "dropout rate after each hidden layer", "model")
+    initializer: str = setting("glorot_uniform", "kernel initializer of the dense layers", "model",
+                               MLP_INITIALIZERS)
     epochs: int = 40
     batch_size: int = 472  # 106 batches per epoch of 50,000 images, as the report
     lr: float = 0.03
@@ -45,40 +48,39 @@ class Config(TrainConfig):
     momentum: float = 0.0  # plain SGD (PyTorch's default)
     schedule: str = "constant"
     clean_train_size: int = 0
-    studies: str = "baseline,optimizer,dropout,initializer"  # which tables to run
+    cells: str = cells_setting(",".join(STUDIES), f"studies ({', '.join(STUDIES)}) or cell labels "
+                                                  "like 'adam lr=0.001'")
 
 
-QUICK = dict(epochs=8, studies="optimizer")
+QUICK = dict(epochs=8, cells="optimizer")
 QUICK_HELP = "CPU preset (~3 min on 2 cores): the optimizer x lr study only, 8 epochs, one seed."
 
 
-def cells(config):
-    """The table's cells for the chosen studies: (label, overrides, report's number)."""
-    chosen = [s.strip() for s in config.studies.split(",") if s.strip()]
-    unknown = sorted(set(chosen) - set(STUDIES))
-    if unknown or not chosen:
-        raise ValueError(f"studies must be a comma list of {', '.join(STUDIES)}. Received: studies={config.studies!r}")
-    table = []
-    if "baseline" in chosen:
-        table.append(("baseline sgd lr=0.03", {}, 87.2))
-    if "optimizer" in chosen:
-        for lr in (0.1, 0.01, 0.001):
-            for opt in ("rmsprop", "adam", "sgd"):
-                table.append((f"{opt} lr={lr}", {"optimizer": opt, "lr": lr}, REPORT_GRID[(opt, lr)]))
+def _study_cells():
+    """`{study: {label: (overrides, report's number)}}`, in table order."""
     best = {"optimizer": "adam", "lr": 0.001}
-    if "dropout" in chosen:
-        for p in (0.0, 0.2, 0.4):
-            table.append((f"adam 1e-3 dropout={p}", {**best, "dropout": p}, None))
-    if "initializer" in chosen:
-        for init in ("random_normal", "glorot_uniform"):
-            table.append((f"adam 1e-3 init={init}", {**best, "initializer": init}, None))
-    return table
+    return {
+        "baseline": {"baseline sgd lr=0.03": ({}, 87.2)},
+        "optimizer": {f"{opt} lr={lr}": ({"optimizer": opt, "lr": lr}, REPORT_GRID[(opt, lr)])
+                      for lr in (0.1, 0.01, 0.001) for opt in ("rmsprop", "adam", "sgd")},
+        "dropout": {f"adam 1e-3 dropout={p}": ({**best, "dropout": p}, None) for p in (0.0, 0.2, 0.4)},
+        "initializer": {f"adam 1e-3 init={init}": ({**best, "initializer": init}, None)
+                        for init in ("random_normal", "glorot_uniform")},
+    }
+
+
+CELLS = {label: cell for study in _study_cells().values() for label, cell in study.items()}
+GROUPS = {name: list(study) for name, study in _study_cells().items()}
+
+
+def cells(config):
+    """The chosen cells: (label, overrides, report's number)."""
+    return pick_cells(config.cells, CELLS, GROUPS)
 
 
 def main(argv=None):
     """Runs the chosen studies; returns the best cell's results with the whole table."""
-    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE,
-                      run=lambda config: run_table(config, cells(config), RECIPE), report_number=89.6)
+    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE, cells=cells, report_number=89.6)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ Run:
 import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.grid import pick_cells, run_table
+from fmnist_keras.training.config import TrainConfig, cells_setting, stem_setting, width_setting
+from fmnist_keras.training.grid import pick_cells
 
 RECIPE = "resnet_ablations"
 
@@ -41,15 +41,15 @@ CELLS = {
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
     model: str = "resnet18"
-    stem: str = "imagenet"  # torchvision's layout with a 1-channel first conv
-    width: int = 64
+    stem: str = stem_setting("imagenet")  # torchvision's layout with a 1-channel first conv
+    width: int = width_setting(64)
     epochs: int = 5
     batch_size: int = 64
     lr: float = 3e-4
     optimizer: str = "adam"
     schedule: str = "constant"
     clean_train_size: int = 0
-    cells: str = ",".join(CELLS)  # which cells to run
+    cells: str = cells_setting(",".join(CELLS), ", ".join(CELLS))
 
 
 QUICK = dict(width=16, epochs=1, limit_train=10000, cells="baseline,mse,combined")
@@ -61,8 +61,7 @@ def cells(config):
 
 
 def main(argv=None):
-    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE, run=lambda config: run_table(config, cells(config), RECIPE),
-                      report_number=92.86)
+    return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE, cells=cells, report_number=92.86)
 
 
 if __name__ == "__main__":

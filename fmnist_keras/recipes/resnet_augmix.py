@@ -26,8 +26,9 @@ Run:
 import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig
-from fmnist_keras.training.grid import pick_cells, run_table
+from fmnist_keras.training.config import (
+    TrainConfig, cells_setting, norm_setting, stem_setting, width_setting)
+from fmnist_keras.training.grid import pick_cells
 
 RECIPE = "resnet_augmix"
 GEOMETRY = "flip,pad_crop(pad=4)"
@@ -46,9 +47,9 @@ CELLS = {
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
     model: str = "resnet18"
-    width: int = 42  # the report's 64 -> 42 reduction: under 5M parameters
-    stem: str = "cifar"
-    norm: str = "batch"
+    width: int = width_setting(42)  # the report's 64 -> 42 reduction: under 5M parameters
+    stem: str = stem_setting("cifar")
+    norm: str = norm_setting("batch")
     epochs: int = 70  # SGDR cycles of 10 + 20 + 40 epochs
     batch_size: int = 128
     lr: float = 0.1
@@ -60,7 +61,7 @@ class Config(TrainConfig):
     sgdr_t_mul: float = 2.0
     augment: str = GEOMETRY + ",augmix(views=3)"
     jsd_weight: float = 12.0
-    cells: str = "augmix"  # which cells to run (comma list of CELLS)
+    cells: str = cells_setting("augmix", ", ".join(CELLS))
 
 
 # Width 16, two short cells on 10,000 images: enough to see that the
@@ -78,7 +79,7 @@ def cells(config):
 def main(argv=None):
     """Runs the recipe from command-line flags; returns the results dict."""
     return run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE,
-                      run=lambda config: run_table(config, cells(config), RECIPE), report_number=95.56)
+                      cells=cells, report_number=95.56)
 
 
 if __name__ == "__main__":

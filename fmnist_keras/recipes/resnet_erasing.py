@@ -21,7 +21,7 @@ Run:
 import dataclasses
 
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig
+from fmnist_keras.training.config import TrainConfig, norm_setting, stem_setting, width_setting
 
 RECIPE = "resnet_erasing"
 
@@ -29,9 +29,9 @@ RECIPE = "resnet_erasing"
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
     model: str = "resnet18"
-    width: int = 64  # stage-1 filters of the ResNet
-    stem: str = "cifar"  # cifar (3x3, no max-pool) | imagenet
-    norm: str = "batch"
+    width: int = width_setting(64)
+    stem: str = stem_setting("cifar")
+    norm: str = norm_setting("batch")
     epochs: int = 120  # 10 warmup + 100 cosine + 10 warm restarts
     batch_size: int = 256
     lr: float = 0.1  # = 0.1 x batch_size / 256 at the default batch size
@@ -56,7 +56,7 @@ QUICK = dict(width=12, epochs=2, limit_train=42000, warmup_epochs=0.2, restart_e
              batch_size=128, augment="erasing(prob=0.5)", clean_train_size=2000, patience=0)
 QUICK_HELP = (
     "CPU preset for a ~5-minute demo on 2 cores: width-12 ResNet-18, 2 epochs on 42,000 images, "
-    "batch 128, Random Erasing only (RICAP needs long schedules), no restart phase. Reaches >= 90%% "
+    "batch 128, Random Erasing only (RICAP needs long schedules), no restart phase. Reaches >= 90% "
     "test accuracy (measured numbers in recipes/README.md).")
 
 

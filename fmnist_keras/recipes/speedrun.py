@@ -35,17 +35,15 @@ Run:
 
 import dataclasses
 import sys
-from typing import ClassVar
 import time
+from typing import ClassVar
 
-import keras
 import numpy as np
 
 import fmnist_keras
 from fmnist_keras import reporting
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training import runner
-from fmnist_keras.training.config import TrainConfig
+from fmnist_keras.training.config import TrainConfig, setting, width_setting
 
 RECIPE = "speedrun"
 TTA = ("none", "flip")
@@ -54,8 +52,8 @@ TTA = ("none", "flip")
 @dataclasses.dataclass(frozen=True)
 class Config(TrainConfig):
     model: str = "speednet"
-    width: int = 24
-    logit_scale: float = 0.125
+    width: int = width_setting(24)
+    logit_scale: float = setting(0.125, "multiplies the logits: small values keep large steps stable", "model")
     epochs: int = 12  # ~41 s an epoch on the 2-core AMD EPYC: 93% inside 10 minutes
     batch_size: int = 256
     lr: float = 0.2
@@ -68,13 +66,9 @@ class Config(TrainConfig):
     augment: str = "flip,pad_crop(pad=2)"
     val_size: int = 0  # the speedrun reports the test number only
     clean_train_size: int = 0
-    tta: str = "flip"  # none | flip
+    tta: str = setting("flip", "test-time augmentation of the headline number (2 forward passes with flip)",
+                       "run and outputs", TTA)
     export_full_runs: ClassVar[bool] = False  # --export exports the last seed, after the clock stops
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.tta not in TTA:
-            raise ValueError(f"tta must be one of {', '.join(TTA)}. Received: tta={self.tta!r}")
 
 
 QUICK = dict(epochs=4)
@@ -91,6 +85,10 @@ def predict_tta(classifier, images, tta, batch_size=1000):
 
 def speedrun_once(config, verbose):
     """Trains one seed; returns its results (test accuracy with and without TTA)."""
+    import keras
+
+    from fmnist_keras.training import runner
+
     keras.utils.set_random_seed(config.seed)
     (x_train, y_train), _, (x_test, y_test) = runner.load_splits(config)
     runner.check_backend(config)

@@ -35,8 +35,10 @@ import sys
 import time
 from pathlib import Path
 
+from fmnist_keras.choices import TUNERS
+from fmnist_keras import _quiet
 from fmnist_keras.recipes import _cli
-from fmnist_keras.training.config import TrainConfig
+from fmnist_keras.training.config import TrainConfig, setting
 
 RECIPE = "tune"
 
@@ -52,24 +54,21 @@ class Config(TrainConfig):
     l2: float = 3.593e-4  # replaced by the best trial's
     patience: int = 0
     clean_train_size: int = 0
-    tuner: str = "bayesian"  # random | hyperband | bayesian
-    max_trials: int = 20  # random and bayesian
-    hyperband_factor: int = 3
-    lr_min: float = 1e-4
-    lr_max: float = 1e-2
-    l2_min: float = 1e-5
-    l2_max: float = 1e-2
-    batch_sizes: tuple = (32, 64, 128, 256)
-    epochs_min: int = 2
-    epochs_max: int = 10
-    worker_wait: int = 600  # seconds a distributed worker waits for the chief's folder
+    tuner: str = setting("bayesian", "Keras Tuner search algorithm", "optimization", TUNERS)
+    max_trials: int = setting(20, "trials of the random and bayesian searches", "optimization")
+    hyperband_factor: int = setting(3, "hyperband: reduction factor between brackets", "optimization")
+    lr_min: float = setting(1e-4, "smallest learning rate searched (log scale)", "optimization")
+    lr_max: float = setting(1e-2, "largest learning rate searched", "optimization")
+    l2_min: float = setting(1e-5, "smallest L2 searched (log scale)", "optimization")
+    l2_max: float = setting(1e-2, "largest L2 searched", "optimization")
+    batch_sizes: tuple = setting((32, 64, 128, 256), "batch sizes searched", "optimization")
+    epochs_min: int = setting(2, "fewest epochs a trial trains", "schedule")
+    epochs_max: int = setting(10, "most epochs a trial trains", "schedule")
+    worker_wait: int = setting(600, "seconds a distributed worker waits for the chief's folder",
+                               "run and outputs")
 
     def __post_init__(self):
         super().__post_init__()
-        from fmnist_keras.tuning import TUNERS
-
-        if self.tuner not in TUNERS:
-            raise ValueError(f"tuner must be one of {', '.join(TUNERS)}. Received: tuner={self.tuner!r}")
         for name in ("max_trials", "hyperband_factor"):
             if getattr(self, name) < 1 + (name == "hyperband_factor"):
                 raise ValueError(f"{name} is too small. Received: {name}={getattr(self, name)!r}")
@@ -181,9 +180,11 @@ def main(argv=None):
     if role != "worker":
         return _cli.run_recipe(argv, Config, __doc__, QUICK, QUICK_HELP, RECIPE, run=tune_and_train,
                                report_number=92.91)
-    parser = _cli.build_parser(Config, __doc__, QUICK_HELP)
+    parser = _cli.build_parser(Config, __doc__, QUICK_HELP, RECIPE)
+    args = parser.parse_args(argv)
     try:
-        return run_worker(_cli.config_from_args(Config, parser.parse_args(argv), QUICK))
+        _quiet.import_keras(args.verbose)
+        return run_worker(_cli.config_from_args(Config, args, QUICK, RECIPE))
     except (ValueError, FileNotFoundError) as e:
         print(f"{RECIPE}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -6,19 +6,40 @@ its own sub-folder of one run folder, and the table is written as
 """
 
 import dataclasses
+from pathlib import Path
 
 from fmnist_keras import reporting
-from fmnist_keras.training.runner import fit_and_evaluate, load_splits
 
 
-def pick_cells(spec, cells):
-    """The table rows `(label, overrides, report_number)` named by `spec`, a comma
-    list of labels of `cells` (`{label: (overrides, report_number)}`)."""
-    chosen = [c.strip() for c in spec.split(",") if c.strip()]
-    unknown = sorted(set(chosen) - set(cells))
-    if unknown or not chosen:
-        raise ValueError(f"cells must be a comma list of {', '.join(cells)}. Received: cells={spec!r}")
+def pick_cells(spec, cells, groups=None):
+    """The table rows `(label, overrides, report_number)` named by `spec`.
+
+    Args:
+        spec: a comma list of cell labels of `cells`, or of group names of
+            `groups` (each standing for its cells), in table order.
+        cells: `{label: (overrides, report_number)}`.
+        groups: optional `{name: [labels]}`, e.g. a model's four cells.
+    """
+    groups = groups or {}
+    chosen = []
+    for name in (c.strip() for c in spec.split(",") if c.strip()):
+        if name not in cells and name not in groups:
+            names = list(groups) + list(cells)
+            raise ValueError(f"cells must be a comma list of {', '.join(names)}. Received: cells={spec!r}")
+        chosen += [label for label in groups.get(name, [name]) if label not in chosen]
+    if not chosen:
+        raise ValueError(f"cells must name at least one cell. Received: cells={spec!r}")
     return [(label, *cells[label]) for label in chosen]
+
+
+def check_not_table_folder(run_dir):
+    """A table's folder holds one run folder per cell; each cell resumes on its own."""
+    cells = sorted(p.parent.name for p in Path(run_dir).glob("*/config.json"))
+    if cells:
+        raise ValueError(f"{run_dir} is a table's folder: resume one cell's folder "
+                         f"({', '.join(str(Path(run_dir) / c) for c in cells[:3])}{', ...' * (len(cells) > 3)}), or "
+                         f"rerun the table with --config {Path(run_dir) / 'config.json'}. "
+                         f"Received: resume={str(run_dir)!r}")
 
 
 def run_table(config, cells, recipe, verbose="auto"):
@@ -35,14 +56,16 @@ def run_table(config, cells, recipe, verbose="auto"):
         A results dict for the ledger: the numbers of the cell with the best
         validation accuracy, plus `cells`.
     """
+    from fmnist_keras.training.runner import fit_and_evaluate, load_splits
+
     if not cells:
         raise ValueError(f"the table has no cells. Received: cells={cells!r}")
     load_splits(config)  # fail on bad data before any folder exists
     for _, overrides, _ in cells:
         config.replace(**overrides)  # and on a bad cell
     top = reporting.make_run_dir(config.output_dir, recipe)
-    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config),
-                                               "cells": [[c[0], c[1]] for c in cells]})
+    # The table's own settings, loadable by --config; each cell's are in its folder.
+    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
     rows = []
     for label, overrides, report_number in cells:
         # A table of many cells does not export each one (export a cell's folder with

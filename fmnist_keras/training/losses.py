@@ -12,7 +12,7 @@ Keras' own classes are faithful for these, so they are reused, not rewritten.
 
 import keras
 
-LOSSES = ("auto", "ce", "nll", "mse", "bce")
+from fmnist_keras.choices import LOSSES
 
 
 def make_loss(name="auto", head="softmax", label_smoothing=0.0):

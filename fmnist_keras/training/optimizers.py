@@ -18,6 +18,8 @@ l2_scope="kernels"` here, without touching the model.
 import keras
 from keras import ops
 
+from fmnist_keras.choices import L2_SCOPES, OPTIMIZERS
+
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
 class SGD(keras.optimizers.Optimizer):
@@ -63,9 +65,6 @@ class SGD(keras.optimizers.Optimizer):
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov, "l2": self.l2,
                 "l2_scope": self.l2_scope}
-
-
-L2_SCOPES = ("all", "kernels")
 
 
 def _add_coupled_l2(optimizer, gradient, variable):
@@ -225,9 +224,6 @@ class AdaBound(_AdamMoments):
 
     def get_config(self):
         return {**super().get_config(), "final_lr": self.final_lr, "gamma": self.gamma}
-
-
-OPTIMIZERS = ("sgd", "sgdw", "adam", "adamw", "rmsprop", "radam", "adabound")
 
 
 def make_optimizer(config, schedule):

@@ -24,6 +24,7 @@ from fmnist_keras import batches, data, pipeline, reporting
 from fmnist_keras.models import build_model
 from fmnist_keras.training.callbacks import (
     BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, StopOnNaN)
+from fmnist_keras.training.config import load_config
 from fmnist_keras.training.losses import make_loss
 from fmnist_keras.training.optimizers import make_optimizer
 from fmnist_keras.training.schedules import make_schedule, plot_schedule
@@ -282,9 +283,7 @@ def resume(run_dir, config_cls, recipe, verbose="auto"):
     Work since the last completed epoch is redone.
     """
     resume_point(run_dir)
-    saved = json.loads((Path(run_dir) / "config.json").read_text())
-    if saved.pop("recipe", recipe) != recipe:
-        raise ValueError(f"{run_dir} is a run of another recipe. Received: resume={str(run_dir)!r}")
+    saved = load_config(config_cls, Path(run_dir) / "config.json", recipe)
     config = config_cls(**{**saved, "output_dir": str(run_dir)})
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2

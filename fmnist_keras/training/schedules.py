@@ -12,6 +12,8 @@ import math
 import keras
 from keras import ops
 
+from fmnist_keras.choices import SCHEDULES
+
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
@@ -63,9 +65,6 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_start": self.warmup_start, "restart_steps": self.restart_steps,
             "restart_lr": self.restart_lr, "restart_cycle_steps": self.restart_cycle_steps,
         }
-
-
-SCHEDULES = ("warmup_cosine", "sgdr", "step", "constant")
 
 
 def make_schedule(config, steps_per_epoch):

@@ -14,12 +14,25 @@ import contextlib
 import keras
 from keras import ops
 
-# Keras' own train step logs `loss` through this (not exported publicly).
-from keras.src.losses.loss import unscale_loss_for_distribution
-
 from fmnist_keras.augment import AugmentStack, JensenShannonConsistency
+from fmnist_keras.choices import PLACEMENTS
 
-PLACEMENTS = ("device", "host")
+
+def unscale_loss_for_distribution(value):
+    """The loss as Keras logs it: times the replica count under `tf.distribute`.
+
+    A compiled `Loss` is divided by the number of replicas so that gradients sum
+    to the global mean; Keras multiplies it back before logging. Its helper for
+    that lives in a private module (`keras.src`), which a Keras release may move
+    without notice, so the two lines are ours.
+    """
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            value = ops.multiply(value, ops.cast(replicas, value.dtype))
+    return value
 
 
 class AugmentingTrainer(keras.Model):
