@@ -16,9 +16,6 @@ MODULE = re.compile(r"python3? -m (fmnist_keras(?:\.\w+)*)(?![\w.])")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 # Guides colleagues are writing at the same time as the pages that link them (2026-12-01): until they land,
 # a link to one of them is an expected failure, not a broken link. Delete an entry once its file exists.
-IN_PROGRESS = {"docs/predict.md", "docs/evaluation-jax.md"}
-
-
 def prose(path):
     """The page without its fenced code blocks (a link inside one is not rendered)."""
     return FENCE.sub("", path.read_text())
@@ -53,21 +50,17 @@ def test_the_pages_exist_and_have_links():
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_relative_link_and_image_resolves(page):
-    broken, pending = [], []
+    broken = []
     for source, target in links():
         if source != page:
             continue
         path, _, anchor = target.partition("#")
         file = (page.parent / path).resolve() if path else page
-        if not file.exists() and file.relative_to(ROOT).as_posix() in IN_PROGRESS:
-            pending.append(target)
-        elif not file.exists():
+        if not file.exists():
             broken.append(f"{target} (no file {file.relative_to(ROOT) if ROOT in file.parents else file})")
         elif anchor and file.suffix == ".md" and anchor not in anchors(file):
             broken.append(f"{target} (no heading #{anchor} in {file.relative_to(ROOT)})")
     assert not broken, f"{page.relative_to(ROOT)}: broken links: " + "; ".join(broken)
-    if pending:
-        pytest.xfail(f"guides still being written: {', '.join(pending)}")
 
 
 def test_slug_follows_github():
