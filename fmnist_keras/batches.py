@@ -9,6 +9,12 @@ function of `(seed, epoch)`, so a resumed run sees exactly the batches of an
 uninterrupted one. (The order differs from the `tf.data` stream's, which
 draws with TensorFlow's stateless RNG.) Augmentation happens on the device,
 inside the trainer's compiled step.
+
+Under data parallelism over several processes (Keras' `DataParallel` on JAX,
+with `auto_shard_dataset=False`) each process feeds only its part of every
+global batch: process k of N gets rows `k*B/N .. (k+1)*B/N` of the batch that
+one process would have seen, so the global batches and their order do not
+depend on N. Keras then joins the parts into one global array.
 """
 
 import keras
@@ -30,11 +36,30 @@ class ArrayBatches(keras.utils.PyDataset):
         epochs, first_epoch: training only; the stream covers these epochs
             (pass `steps_per_epoch=len(x) // batch_size` to `fit`). With
             `epochs=None` it is one epoch, shuffled by `(seed, 0)`.
+        process_index, num_processes: this process's part of each global
+            batch (see the module docstring); `batch_size` stays global.
+        device_count: devices over all processes, which must split every
+            global batch evenly. Training batches must divide by it; the last
+            evaluation batch is padded up to a multiple of it with rows of
+            sample weight 0 (accuracy stays exact; the loss of that batch is
+            averaged over the padded count), and evaluation batches then carry
+            sample weights.
     """
 
-    def __init__(self, x, y, batch_size, *, training, seed=0, epochs=None, first_epoch=0):
+    def __init__(self, x, y, batch_size, *, training, seed=0, epochs=None, first_epoch=0,
+                 process_index=0, num_processes=1, device_count=1):
         super().__init__()
         x, y = check_images(x, y, batch_size, training)
+        if num_processes < 1 or not 0 <= process_index < num_processes:
+            raise ValueError(f"process_index must be in 0..num_processes-1. Received: "
+                             f"process_index={process_index!r}, num_processes={num_processes!r}")
+        if device_count < num_processes or device_count % num_processes:
+            raise ValueError(f"device_count must be a multiple of num_processes (the same devices in every "
+                             f"process). Received: device_count={device_count!r}, num_processes={num_processes!r}")
+        if training and batch_size % device_count:
+            raise ValueError(f"batch_size must divide evenly between the {device_count} devices of the data "
+                             f"parallelism. Received: batch_size={batch_size!r}")
+        self.process_index, self.num_processes, self.device_count = process_index, num_processes, device_count
         self.images = x if x.ndim == 4 else x[..., None]
         self.labels = np.asarray(y, np.int32)
         self.batch_size = batch_size
@@ -50,6 +75,8 @@ class ArrayBatches(keras.utils.PyDataset):
             self.steps_per_epoch = -(-n // batch_size)
             self.num_epochs = 1
         self._order = (None, None)  # (epoch, its permutation): one epoch cached
+        # Evaluation batches carry weights when some batch needs padding rows.
+        self.weighted = not training and (n % batch_size) % device_count != 0
 
     def __len__(self):
         return self.steps_per_epoch * self.num_epochs
@@ -66,6 +93,16 @@ class ArrayBatches(keras.utils.PyDataset):
         return self._order[1][step * self.batch_size:(step + 1) * self.batch_size]
 
     def __getitem__(self, index):
-        idx = self._indices(index)
+        idx = np.arange(len(self.images))[self._indices(index)]
+        weights = np.ones(len(idx), np.float32)
+        padding = -len(idx) % self.device_count
+        if padding:  # evaluation only: repeat the first rows with weight 0
+            idx = np.concatenate([idx, np.resize(idx, padding)])
+            weights = np.concatenate([weights, np.zeros(padding, np.float32)])
+        part = len(idx) // self.num_processes
+        mine = slice(self.process_index * part, (self.process_index + 1) * part)
+        idx, weights = idx[mine], weights[mine]
         images = self.images[idx].astype(np.float32) * np.float32(1.0 / 255.0)
+        if self.weighted:
+            return images, self.labels[idx], weights
         return images, self.labels[idx]

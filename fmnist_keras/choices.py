@@ -21,7 +21,7 @@ SCHEDULES = ("warmup_cosine", "sgdr", "step", "constant")
 LOSSES = ("auto", "ce", "nll", "mse", "bce")
 PLACEMENTS = ("device", "host")  # where augmentation runs
 PRECISIONS = ("fp32", "bf16", "fp16")
-STRATEGIES = ("none", "mirrored", "multiworker")
+STRATEGIES = ("none", "data_parallel", "mirrored", "multiworker")  # see training/distributed.py
 
 # Keras Tuner (fmnist_keras.tuning).
 TUNERS = ("random", "hyperband", "bayesian")

@@ -105,8 +105,16 @@ def front_page(folder):
 
 
 def record(recipe, results, argv, report_number=None, folder=None):
-    """Writes `runs/<recipe>-<date>[-k].json` and rebuilds the tables; returns the JSON path."""
+    """Writes `runs/<recipe>-<date>[-k].json` and rebuilds the tables; returns the JSON path.
+
+    In a run over several processes only process 0 records; the others write
+    nothing and return the folder process 0 records into.
+    """
+    from fmnist_keras.training import distributed
+
     folder = Path(folder) if folder else ledger_dir()
+    if not distributed.is_primary():
+        return folder / "runs"
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     date = datetime.date.today().isoformat()
     path = folder / "runs" / f"{recipe}-{date}.json"

@@ -10,12 +10,26 @@ from pathlib import Path
 import numpy as np
 
 
+def check_writer(path):
+    """Raises unless this process may write a run's files: in a run over several
+    processes only process 0 does (`training.distributed`), so an entry point that
+    does not know about processes fails here instead of writing twice."""
+    from fmnist_keras.training import distributed
+
+    if not distributed.is_primary():
+        raise RuntimeError(
+            f"process {distributed.process_id()} of {distributed.num_processes()} would write {str(path)!r}, but "
+            f"only process 0 writes a run's files: this entry point does not run over several processes "
+            f"(docs/distributed.md). Received: path={str(path)!r}")
+
+
 def make_run_dir(output_dir, recipe):
     """Creates and returns a fresh run folder; an existing one is an error."""
     if not output_dir:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         output_dir = Path("runs") / recipe / stamp
     path = Path(output_dir)
+    check_writer(path)
     if path.exists():
         raise FileExistsError(
             f"output folder {str(path)!r} already exists; runs are never overwritten: pass a new "
@@ -25,8 +39,9 @@ def make_run_dir(output_dir, recipe):
 
 
 def write_json(path, data):
-    """Writes `data` as JSON to a file that must not exist yet."""
+    """Writes `data` as JSON to a file that must not exist yet (on process 0 only, see `check_writer`)."""
     path = Path(path)
+    check_writer(path)
     with open(path, "x") as f:  # "x": refuse to overwrite
         json.dump(_plain(data), f, indent=2, sort_keys=False)
         f.write("\n")

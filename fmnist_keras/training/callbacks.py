@@ -47,6 +47,28 @@ class StopOnNaN(keras.callbacks.Callback):
         self._epoch = epoch
 
 
+class SameLogsEverywhere(keras.callbacks.Callback):
+    """Checks at each epoch end that every process logged the same numbers.
+
+    Under data parallelism over several processes, early stopping, the best
+    checkpoint and the NaN guard decide on each process from its own logs;
+    the run is only sound if those logs are the global metrics, identical
+    everywhere. A mismatch stops the run with the numbers of each process.
+
+    Args:
+        check_same: `fn(values, what)` that raises unless every process
+            passes the same values (a collective, `distributed.check_same_everywhere`).
+    """
+
+    def __init__(self, check_same):
+        super().__init__()
+        self.check_same = check_same
+
+    def on_epoch_end(self, epoch, logs=None):
+        names = sorted(logs or {})
+        self.check_same([float(logs[name]) for name in names], f"epoch {epoch + 1}'s logs {names}")
+
+
 class BestClassifierCheckpoint(keras.callbacks.Callback):
     """Keeps `path` holding the plain classifier of the best epoch so far.
 

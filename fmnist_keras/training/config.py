@@ -124,7 +124,10 @@ class TrainConfig:
     # hardware
     precision: str = setting("fp32", "compute dtype (bf16/fp16: mixed precision)", "hardware", PRECISIONS)
     jit: bool = setting(False, "XLA-compile the train step", "hardware")
-    strategy: str = setting("none", "tf.distribute strategy (TensorFlow backend)", "hardware", STRATEGIES)
+    strategy: str = setting("none", "data_parallel: one replica per device over every device there is "
+                                    "(MirroredStrategy on TensorFlow; keras.distribution.DataParallel on JAX, "
+                                    "across processes too: docs/distributed.md); mirrored: TensorFlow's name "
+                                    "for it; multiworker: refused (keras-team/keras#20585)", "hardware", STRATEGIES)
 
     def __post_init__(self):
         from fmnist_keras.augment import parse_augment

@@ -1,19 +1,27 @@
 """`fit_and_evaluate(config)`: the one training loop every recipe shares.
 
 Loads the real data, splits, builds the model and the trainer (inside the
-config's `tf.distribute` strategy and dtype policy), compiles with the
+config's data parallelism and dtype policy), compiles with the
 config's optimizer, schedule and loss, fits with the standard callbacks,
 tests the best-validation weights and writes the run folder: config.json,
 history.csv, results.json, model.keras, curves.png, confusion.png, lr.png.
 With `repeats > 1` it runs seeds `seed, seed+1, ...` in sub-folders and
 reports mean +- std.
+
+Under data parallelism over several processes (JAX, see
+`training.distributed`) every process trains and tests, but only process 0
+writes the run folder; the others keep their files in a temporary folder
+that they remove, and read the shared run folder only to resume.
 """
 
 import contextlib
 import dataclasses
 import json
+import hashlib
 import logging
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,8 +30,9 @@ import numpy as np
 
 from fmnist_keras import batches, data, pipeline, reporting
 from fmnist_keras.models import build_model
+from fmnist_keras.training import distributed
 from fmnist_keras.training.callbacks import (
-    BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, StopOnNaN)
+    BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, SameLogsEverywhere, StopOnNaN)
 from fmnist_keras.training.config import load_config
 from fmnist_keras.training.losses import make_loss
 from fmnist_keras.training.optimizers import make_optimizer
@@ -55,18 +64,20 @@ def uses_tensorflow():
 
 
 def check_backend(config):
-    """Fails before any work on knobs the current Keras backend cannot honour."""
+    """Fails before any work on knobs the current Keras backend (or launch) cannot honour."""
+    backend = keras.config.backend()
+    distributed.check_strategy(config.strategy, backend)
     if uses_tensorflow():
         return
-    backend = keras.config.backend()
-    needs_tf = {"strategy": config.strategy != "none", "augment_on": config.augment_on == "host",
+    needs_tf = {"strategy": config.strategy == "mirrored", "augment_on": config.augment_on == "host",
                 "export": config.export}
     for name, needed in needs_tf.items():
         if needed:
             raise ValueError(
                 f"{name}={getattr(config, name)!r} needs the TensorFlow backend (tf.distribute, tf.data "
                 f"or the TFLite converter); this process runs Keras on {backend!r}. Use the defaults "
-                f"(strategy='none', augment_on='device', --no-export) or KERAS_BACKEND=tensorflow.")
+                f"(augment_on='device', --no-export), strategy 'none' or 'data_parallel' (JAX's name for "
+                f"several devices), or KERAS_BACKEND=tensorflow.")
 
 
 def make_batches(x, y, batch_size, **kwargs):
@@ -75,22 +86,6 @@ def make_batches(x, y, batch_size, **kwargs):
         return pipeline.make_dataset(x, y, batch_size, **kwargs)
     kwargs.pop("batch_map", None)  # host placement is refused earlier (check_backend)
     return batches.ArrayBatches(x, y, batch_size, **kwargs)
-
-
-def make_strategy(name):
-    """A `tf.distribute` strategy; "none" is TensorFlow's default (one device).
-
-    None on other backends (where `check_backend` allows only "none").
-    """
-    if not uses_tensorflow():
-        return None
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":  # needs TF_CONFIG describing the cluster
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 @contextlib.contextmanager
@@ -115,6 +110,7 @@ def fit_and_evaluate(config, recipe="run", verbose="auto"):
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    check_backend(config)
     if config.repeats == 1:
         return _single_run(config, recipe, verbose)
     return _repeated_runs(config, recipe, verbose)
@@ -122,8 +118,10 @@ def fit_and_evaluate(config, recipe="run", verbose="auto"):
 
 def _repeated_runs(config, recipe, verbose):
     load_splits(config)  # fail on bad data before any folder exists
-    top = reporting.make_run_dir(config.output_dir, recipe)
-    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+    parallel = distributed.make_parallelism(config.strategy)
+    top = _shared_run_dir(parallel, config.output_dir, recipe)
+    if parallel.is_primary:
+        reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
     runs = []
     for k in range(config.repeats):
         seed = config.seed + k
@@ -146,8 +144,60 @@ def _repeated_runs(config, recipe, verbose):
         "runs": [r["run_dir"] for r in runs],
         **reporting.environment(),
     }
-    reporting.write_json(top / "results.json", summary)
+    if parallel.is_primary:
+        reporting.write_json(top / "results.json", summary)
     return summary
+
+
+def _shared_run_dir(parallel, output_dir, recipe):
+    """Process 0 makes the run folder; every process gets its path, or process 0's error.
+
+    The others must not check the folder themselves: process 0 may have made it
+    already. They raise process 0's error instead of waiting for a collective
+    step that process 0 never reaches.
+    """
+    if parallel.num_processes == 1:
+        return reporting.make_run_dir(output_dir, recipe)
+    made, error = "", ""
+    if parallel.is_primary:
+        try:
+            made = str(reporting.make_run_dir(output_dir, recipe))
+        except (FileExistsError, OSError) as e:
+            error = str(e)
+    error = distributed.broadcast_text(error)
+    if error:
+        raise FileExistsError(error)
+    return Path(distributed.broadcast_text(made))
+
+
+@contextlib.contextmanager
+def _own_folder(parallel, run_dir, resume):
+    """Where this process writes: the run folder on process 0, a temporary folder elsewhere.
+
+    A resumed run's other processes start from copies of the shared history
+    and backup, so that their callbacks restore the same state as process 0.
+    """
+    if parallel.is_primary:
+        yield run_dir
+        return
+    own = Path(tempfile.mkdtemp(prefix=f"fmnist-process{parallel.process_id}-"))
+    try:
+        if resume:
+            if (run_dir / "history.csv").is_file():
+                shutil.copy(run_dir / "history.csv", own / "history.csv")
+            if (run_dir / BACKUP).is_dir():
+                shutil.copytree(run_dir / BACKUP, own / BACKUP)
+        yield own
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+def weights_digest(model):
+    """SHA-256 of the model's weights: equal on every process of a data-parallel run."""
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
 
 
 def _single_run(config, recipe, verbose, resume=False):
@@ -155,63 +205,42 @@ def _single_run(config, recipe, verbose, resume=False):
     keras.utils.set_random_seed(config.seed)
     # Data and model first: a bad data folder or knob fails before a run folder exists.
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_splits(config)
-    has_val = len(x_val) > 0
     check_backend(config)
-    strategy = make_strategy(config.strategy)
-    with dtype_policy(config.precision), _scope(strategy):
-        steps_per_epoch = len(x_train) // config.batch_size
-        classifier, trainer = build_trainer(config, x_train.shape[1:] + (1,), steps_per_epoch)
+    parallel = distributed.make_parallelism(config.strategy)
+    if parallel.shards_data and config.batch_size % parallel.device_count:
+        raise ValueError(f"batch_size must divide evenly between the {parallel.device_count} devices of "
+                         f"strategy={config.strategy!r}. Received: batch_size={config.batch_size!r}")
+    input_shape = x_train.shape[1:] + (1,)
+    steps_per_epoch = len(x_train) // config.batch_size
+    with dtype_policy(config.precision), parallel.scope():
+        classifier, trainer = build_trainer(config, input_shape, steps_per_epoch)
     if resume:
         run_dir = Path(config.output_dir)
         first_epoch = resume_point(run_dir)
     else:
-        run_dir = reporting.make_run_dir(config.output_dir, recipe)
-        reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+        run_dir = _shared_run_dir(parallel, config.output_dir, recipe)
+        if parallel.is_primary:
+            reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
         first_epoch = 0
-    past = reporting.read_history(run_dir / "history.csv") if first_epoch else {}
-
-    host_map = trainer.augment_batch if config.augment_on == "host" else None
-    train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
-                                     batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch)
-    eval_batch = max(config.batch_size, 500)
-    val_ds = make_batches(x_val, y_val, eval_batch, training=False) if has_val else None
-
-    callbacks = []
-    if config.clean_train_size:  # first: the callbacks after it read its logs
-        n = min(config.clean_train_size, len(x_train))
-        callbacks.append(CleanTrainMetrics(
-            make_batches(x_train[:n], y_train[:n], eval_batch, training=False)))
-    nan_guard = StopOnNaN()
-    callbacks += [nan_guard, keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=bool(first_epoch))]
-    if has_val:
-        callbacks.append(BestClassifierCheckpoint(
-            classifier, run_dir / "model.keras", best=max(past.get("val_accuracy", []), default=None)))
-        if config.patience:
-            callbacks.append(ResumableEarlyStopping(past.get("val_accuracy", []), patience=config.patience))
-    if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-    # Last, so that it saves after the epoch's logs and checkpoint are written.
-    callbacks.append(keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), save_freq="epoch"))
-
-    fit_start = time.time()
-    trainer.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps_per_epoch, initial_epoch=first_epoch,
-                validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False)
-    train_seconds = time.time() - fit_start
-    if nan_guard.message:
-        raise FloatingPointError(nan_guard.message)
-    history = reporting.read_history(run_dir / "history.csv")
+    with _own_folder(parallel, run_dir, resume) as own_dir:
+        history, train_seconds, best_weights = _fit(
+            config, parallel, trainer, classifier, own_dir, first_epoch, verbose,
+            (x_train, y_train), (x_val, y_val), steps_per_epoch)
     epochs_run = len(history["loss"])
-    if has_val:  # test the best-validation epoch's weights, kept in model.keras
-        classifier.set_weights(keras.saving.load_model(run_dir / "model.keras").get_weights())
-    else:
-        reporting.save_classifier(classifier, run_dir / "model.keras")
 
+    if parallel.shards_data:
+        # Test on one device in every process: no collectives, the same numbers everywhere.
+        with dtype_policy(config.precision):
+            classifier, trainer = build_trainer(config, input_shape, steps_per_epoch)
+    classifier.set_weights(best_weights)
+    digest = weights_digest(classifier)
+    if parallel.num_processes > 1:
+        logger.info("process %d/%d: tested weights sha256 %s", parallel.process_id, parallel.num_processes,
+                    digest)
+    eval_batch = max(config.batch_size, 500)
     test_ds = make_batches(x_test, y_test, eval_batch, training=False)
     test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
     predictions = classifier.predict(test_ds, verbose=0).argmax(axis=1)
-    reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
-    per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
-    plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
 
     val_acc = history.get("val_accuracy")
     results = {
@@ -225,21 +254,84 @@ def _single_run(config, recipe, verbose, resume=False):
         "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else epochs_run,
         "epochs_run": epochs_run,
         "resumed_at_epoch": first_epoch or None,
-        "per_class_accuracy": dict(zip(data.CLASS_NAMES, per_class)),
+        "per_class_accuracy": None,
         "train_images": len(x_train),
         "train_seconds": round(train_seconds, 2),
         "train_images_per_second": round(
             (epochs_run - first_epoch) * steps_per_epoch * config.batch_size / train_seconds, 1),
-        "wall_seconds": round(time.time() - start, 2),
+        "wall_seconds": None,
+        "strategy": config.strategy,
+        "replicas": parallel.device_count,
+        "processes": parallel.num_processes,
+        "weights_sha256": digest,
         "run_dir": str(run_dir),
         **reporting.environment(),
     }
+    if not parallel.is_primary:
+        results["wall_seconds"] = round(time.time() - start, 2)
+        return results
+    reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
+    per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
+    results["per_class_accuracy"] = dict(zip(data.CLASS_NAMES, per_class))
+    plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
+    results["wall_seconds"] = round(time.time() - start, 2)
     if config.export:  # SavedModel + TFLite of the tested weights, verified (fmnist_keras.export)
         from fmnist_keras.export import export_run
 
         results["export"] = export_run(classifier, run_dir, config)
     reporting.write_json(run_dir / "results.json", results)
     return results
+
+
+def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, train, val, steps_per_epoch):
+    """Fits inside the parallelism's scope, writing logs and checkpoints to `own_dir`.
+
+    Returns `(history, train_seconds, weights)`: the history read back from
+    history.csv and the classifier weights to test (the best validation
+    epoch's, or the last epoch's without validation data).
+    """
+    (x_train, y_train), (x_val, y_val) = train, val
+    has_val = len(x_val) > 0
+    part = parallel.batch_part()  # this process's part of each global batch (JAX data parallelism)
+    past = reporting.read_history(own_dir / "history.csv") if first_epoch else {}
+    host_map = trainer.augment_batch if config.augment_on == "host" else None
+    train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
+                            batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch, **part)
+    eval_batch = max(config.batch_size, 500)
+    val_ds = make_batches(x_val, y_val, eval_batch, training=False, **part) if has_val else None
+
+    callbacks = []
+    if config.clean_train_size:  # first: the callbacks after it read its logs
+        n = min(config.clean_train_size, len(x_train))
+        callbacks.append(CleanTrainMetrics(
+            make_batches(x_train[:n], y_train[:n], eval_batch, training=False, **part)))
+    if parallel.num_processes > 1:  # before the callbacks that decide from the logs
+        callbacks.append(SameLogsEverywhere(distributed.check_same_everywhere))
+    nan_guard = StopOnNaN()
+    callbacks += [nan_guard, keras.callbacks.CSVLogger(str(own_dir / "history.csv"), append=bool(first_epoch))]
+    if has_val:
+        callbacks.append(BestClassifierCheckpoint(
+            classifier, own_dir / "model.keras", best=max(past.get("val_accuracy", []), default=None)))
+        if config.patience:
+            callbacks.append(ResumableEarlyStopping(past.get("val_accuracy", []), patience=config.patience))
+    if config.tensorboard and parallel.is_primary:
+        callbacks.append(keras.callbacks.TensorBoard(str(own_dir / "tensorboard")))
+    # Last, so that it saves after the epoch's logs and checkpoint are written.
+    callbacks.append(keras.callbacks.BackupAndRestore(str(own_dir / BACKUP), save_freq="epoch"))
+
+    with parallel.scope():
+        fit_start = time.time()
+        trainer.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps_per_epoch, initial_epoch=first_epoch,
+                    validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False)
+        train_seconds = time.time() - fit_start
+    if nan_guard.message:
+        raise FloatingPointError(nan_guard.message)
+    if has_val:  # the best-validation epoch's weights, kept in model.keras
+        weights = keras.saving.load_model(own_dir / "model.keras").get_weights()
+    else:
+        reporting.save_classifier(classifier, own_dir / "model.keras")
+        weights = classifier.get_weights()
+    return reporting.read_history(own_dir / "history.csv"), train_seconds, weights
 
 
 def build_trainer(config, input_shape, steps_per_epoch):
@@ -256,10 +348,6 @@ def build_trainer(config, input_shape, steps_per_epoch):
                     # JAX steps are always XLA-compiled (eager JAX is far slower).
                     jit_compile=config.jit or not uses_tensorflow())
     return classifier, trainer
-
-
-def _scope(strategy):
-    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def resume_point(run_dir):
