@@ -102,29 +102,18 @@ def test_recipe_trains_end_to_end_on_jax_without_tensorflow(tmp_path, jax_env):
         assert not (tmp_path / flags[0].strip("-")).exists()  # refused before any folder is made
 
 
-# The recipe's --evaluate runs the suite on all 10,000 test images (minutes on two
-# cores); this driver gives run_evaluation a `limit` and changes nothing else.
-_RECIPE_WITH_EVALUATION_LIMIT = """
-import functools, sys
-import fmnist_keras.evaluation as evaluation
-evaluation.run_evaluation = functools.partial(evaluation.run_evaluation, limit=int(sys.argv[1]))
-from fmnist_keras.recipes import cnn2_tuned
-cnn2_tuned.main(sys.argv[2:])
-"""
-
-
 @pytest.mark.slow
 def test_recipe_evaluate_runs_the_whole_suite_without_tensorflow(tmp_path, jax_env):
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-c", _RECIPE_WITH_EVALUATION_LIMIT, "200", "--model", "cnn4", "--limit-train", "1024",
+        [sys.executable, "-m", "fmnist_keras.recipes.cnn2_tuned", "--model", "cnn4", "--limit-train", "1024",
          "--epochs", "1", "--val-size", "500", "--clean-train-size", "200", "--no-export", "--evaluate",
-         "--output-dir", str(run)],
+         "--evaluate-limit", "200", "--output-dir", str(run)],
         env=jax_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr and "tensorflow" not in done.stderr.lower(), done.stderr[-3000:]
     results = json.loads((run / "evaluation.json").read_text())
-    assert results["test_images"] == 200  # the driver's limit reached run_evaluation
+    assert results["test_images"] == 200  # --evaluate-limit reached run_evaluation
     assert results["environment"]["keras_backend"] == "jax" and "tensorflow" not in results["environment"]
     rob = results["corruptions"]
     assert len(rob["per_corruption"]) == 16 and all(len(c["accuracy"]) == 5 for c in rob["per_corruption"].values())
