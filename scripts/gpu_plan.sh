@@ -64,7 +64,8 @@ while read -r estimate name command; do
   timeout --signal=TERM --kill-after=10 "$left" "$python" "${words[@]}" --output-dir "$stage/runs/$name" \
     > "$stage/out/$name.log" 2>&1
   status=$?
-  for f in results.json config.json history.csv curves.png lr.png confusion.png; do
+  for f in results.json config.json history.csv curves.png lr.png confusion.png evaluation.json report.html \
+           table.md table.json; do
     [ -f "$stage/runs/$name/$f" ] && cp "$stage/runs/$name/$f" "$stage/out/$name/"
   done
   say "$name: exit $status after $(( $(date +%s) - t0 )) s: $(grep -h 'test accuracy' "$stage/out/$name.log" | tail -1)"
