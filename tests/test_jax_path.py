@@ -92,6 +92,16 @@ def test_recipe_trains_end_to_end_on_jax_without_tensorflow(tmp_path, jax_env):
     assert results["epochs_run"] == 2 and 0.5 < results["test_accuracy"] <= 1.0
     history = (run / "history.csv").read_text().splitlines()
     assert "clean_accuracy" in history[0] and len(history) == 3
+    # Four steps per compiled call: the same batches and augmentation draws, so the same run.
+    batched = _recipe("--model", "mlp", "--limit-train", "1024", "--epochs", "2", "--batch-size", "64",
+                      "--val-size", "500", "--clean-train-size", "200", "--augment", "flip,erasing,ricap",
+                      "--steps-per-execution", "4", "--output-dir", str(tmp_path / "spe4"), env=env)
+    assert batched.returncode == 0, batched.stderr[-3000:]
+    values = [[float(v) for line in (folder / "history.csv").read_text().splitlines()[1:] for v in line.split(",")]
+              for folder in (run, tmp_path / "spe4")]
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-5)
+    assert json.loads((tmp_path / "spe4" / "results.json").read_text())["test_accuracy"] == pytest.approx(
+        results["test_accuracy"], abs=1e-4)
 
     for flags, needle in ((["--strategy", "mirrored"], "strategy='mirrored' needs the TensorFlow backend"),
                           (["--augment-on", "host"], "augment_on='host' needs the TensorFlow backend"),

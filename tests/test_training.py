@@ -209,3 +209,25 @@ def test_nan_loss_stops_with_a_useful_message(tmp_path):
                        limit_train=512, val_size=500, clean_train_size=0, output_dir=str(tmp_path / "nan"))
     with pytest.raises(FloatingPointError, match=r"loss became nan in epoch 1, batch \d+: try a lower --lr"):
         fit_and_evaluate(config, verbose=0)
+
+
+def test_several_steps_per_call_train_the_same_as_one(tmp_path):
+    """`steps_per_execution` only changes how steps are dispatched: same batches, same updates."""
+    runs = {}
+    for spe in (1, 4):
+        config = TinyConfig(width=4, epochs=2, batch_size=64, lr=0.05, limit_train=512, val_size=500,
+                            clean_train_size=0, augment="flip", steps_per_execution=spe,
+                            output_dir=str(tmp_path / f"spe{spe}"))
+        runs[spe] = fit_and_evaluate(config, recipe="test", verbose=0)
+    history = {spe: (tmp_path / f"spe{spe}" / "history.csv").read_text() for spe in runs}
+    one, four = ([float(v) for line in history[s].splitlines()[1:] for v in line.split(",")] for s in (1, 4))
+    np.testing.assert_allclose(one, four, rtol=1e-5)
+    assert runs[1]["test_accuracy"] == pytest.approx(runs[4]["test_accuracy"], abs=1e-4)
+
+
+def test_steps_per_execution_that_straddles_epochs_is_refused(tmp_path):
+    config = TinyConfig(width=4, epochs=1, batch_size=64, limit_train=512, val_size=500, steps_per_execution=3,
+                        output_dir=str(tmp_path / "r"))
+    with pytest.raises(ValueError, match=r"steps_per_execution must divide the 8 steps of an epoch"):
+        fit_and_evaluate(config, recipe="test", verbose=0)
+    assert not (tmp_path / "r").exists()

@@ -115,8 +115,12 @@ def speedrun_once(config, verbose):
 
 def run(config, verbose="auto"):
     """All seeds; the headline is the TTA accuracy's mean (the speedrun's number)."""
+    from fmnist_keras.training import runner
+
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    (x_train, _), _, _ = runner.load_splits(config)  # bad data or settings fail before a folder exists
+    runner.check_steps_per_execution(config, len(x_train) // config.batch_size)
     run_dir = reporting.make_run_dir(config.output_dir, RECIPE)
     reporting.write_json(run_dir / "config.json", {"recipe": RECIPE, **dataclasses.asdict(config)})
     seeds = []

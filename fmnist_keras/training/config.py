@@ -124,6 +124,9 @@ class TrainConfig:
     # hardware
     precision: str = setting("fp32", "compute dtype (bf16/fp16: mixed precision)", "hardware", PRECISIONS)
     jit: bool = setting(False, "XLA-compile the train step", "hardware")
+    steps_per_execution: int = setting(1, "train steps per compiled call (fewer Python dispatches for small "
+                                          "models on fast accelerators); must divide an epoch's steps",
+                                       "hardware")
     strategy: str = setting("none", "data_parallel: one replica per device over every device there is "
                                     "(MirroredStrategy on TensorFlow; keras.distribution.DataParallel on JAX, "
                                     "across processes too: docs/distributed.md); mirrored: TensorFlow's name "
@@ -135,7 +138,7 @@ class TrainConfig:
 
         for name, kind in field_types(type(self)).items():
             object.__setattr__(self, name, coerce(name, getattr(self, name), kind))
-        for name in ("epochs", "batch_size", "repeats"):
+        for name in ("epochs", "batch_size", "repeats", "steps_per_execution"):
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")

@@ -212,6 +212,7 @@ def _single_run(config, recipe, verbose, resume=False):
                          f"strategy={config.strategy!r}. Received: batch_size={config.batch_size!r}")
     input_shape = x_train.shape[1:] + (1,)
     steps_per_epoch = len(x_train) // config.batch_size
+    check_steps_per_execution(config, steps_per_epoch)
     with dtype_policy(config.precision), parallel.scope():
         classifier, trainer = build_trainer(config, input_shape, steps_per_epoch)
     if resume:
@@ -334,6 +335,15 @@ def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, t
     return reporting.read_history(own_dir / "history.csv"), train_seconds, weights
 
 
+def check_steps_per_execution(config, steps_per_epoch):
+    """Several steps per call must not straddle epochs: each epoch's batches are one
+    `(seed, epoch)` stream, and a call that crossed into the next epoch would shift them."""
+    if steps_per_epoch % config.steps_per_execution:
+        raise ValueError(f"steps_per_execution must divide the {steps_per_epoch} steps of an epoch "
+                         f"({config.limit_train or 'all'} training images // batch size {config.batch_size}). "
+                         f"Received: steps_per_execution={config.steps_per_execution}")
+
+
 def build_trainer(config, input_shape, steps_per_epoch):
     """The config's classifier in a compiled `AugmentingTrainer`: `(classifier, trainer)`.
 
@@ -345,6 +355,7 @@ def build_trainer(config, input_shape, steps_per_epoch):
     trainer.compile(optimizer=make_optimizer(config, make_schedule(config, steps_per_epoch)),
                     loss=make_loss(config.loss, config.head, config.label_smoothing),
                     metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                    steps_per_execution=config.steps_per_execution,
                     # JAX steps are always XLA-compiled (eager JAX is far slower).
                     jit_compile=config.jit or not uses_tensorflow())
     return classifier, trainer
