@@ -59,3 +59,23 @@ def test_augment_vs_commit_compares_two_versions_in_one_process():
     bad = subprocess.run([sys.executable, str(AUGMENT_VS_COMMIT), "HEAD", "--only", "nope"],
                          capture_output=True, text=True, timeout=120, env=ENV)
     assert bad.returncode != 0 and "unknown case(s) nope" in bad.stderr
+
+
+ACCELERATOR = SCRIPT.parent / "accelerator.py"
+
+
+def test_accelerator_benchmark_runs_without_tensorflow(jax_env):
+    """The GPU machine has no TensorFlow: the benchmark's smoke run must work with it blocked."""
+    proc = subprocess.run([sys.executable, str(ACCELERATOR), "--quick", "--peak-tflops", "1"],
+                          capture_output=True, text=True, timeout=300, env=jax_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| variant | images/s | vs plain | TFLOP/s | of peak |" in proc.stdout
+    for row in ("| plain |", "| ours spe=1 |", "| ours spe=2 |"):
+        assert row in proc.stdout
+    assert "jax" in proc.stdout and "multiply-adds per image" in proc.stdout
+
+
+def test_accelerator_benchmark_rejects_a_steps_per_call_that_does_not_divide():
+    proc = subprocess.run([sys.executable, str(ACCELERATOR), "--steps", "10", "--spe", "1,4"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--spe values must be >= 1 and divide --steps" in proc.stderr
