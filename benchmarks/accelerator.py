@@ -8,7 +8,9 @@ plain      the bare classifier, `compile(SGD(momentum=0.9), sparse categorical
            cross-entropy)`, `fit` (Keras' own loop, XLA on JAX);
 ours spe=k what the recipes build (`runner.build_trainer`: AugmentingTrainer,
            our optimizer, schedule, loss and metric) with `--augment` inside the
-           step and k train steps per compiled call (`--steps-per-execution`).
+           step and k train steps per compiled call (`--steps-per-execution`),
+           with the images on the host (copied each step) and, on JAX, resident
+           on the device (`--data-on device`: each batch gathered there).
 
 Each variant is compiled and warmed up first (not timed), then timed over
 `--steps` steps in `--rounds` interleaved rounds (order reversed every other
@@ -53,6 +55,9 @@ def parse_args(argv):
     parser.add_argument("--augment", default="erasing(prob=0.5),ricap(beta=0.1)",
                         help="our trainer's augmentation stack (default: report 000's)")
     parser.add_argument("--spe", default="1,8", help="steps per compiled call of ours, comma list (default: 1,8)")
+    parser.add_argument("--data-on", default="host,device",
+                        help="where ours keeps the training images, comma list of host, device (device: JAX, "
+                             "one device; default: host,device)")
     parser.add_argument("--steps", type=int, default=48, help="timed steps per variant and round (default: 48)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (default: 3)")
     parser.add_argument("--peak-tflops", type=float, default=None,
@@ -63,6 +68,9 @@ def parse_args(argv):
         for name, value in QUICK.items():
             setattr(args, name, value)
     args.spe = [int(k) for k in str(args.spe).split(",") if k.strip()]
+    args.data_on = [d.strip() for d in args.data_on.split(",") if d.strip()]
+    if not set(args.data_on) <= {"host", "device"} or not args.data_on:
+        parser.error(f"--data-on must be a comma list of host, device. Received: {args.data_on}")
     bad = [k for k in args.spe if k < 1 or args.steps % k]
     if bad or args.steps < 1 or args.rounds < 1:
         parser.error(f"--spe values must be >= 1 and divide --steps; --steps and --rounds >= 1. "
@@ -86,11 +94,12 @@ def variants(args, input_shape):
         plain.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
                       loss="sparse_categorical_crossentropy", jit_compile=True)
         built["plain"] = plain
-        for k in args.spe:
-            config = BenchConfig(model=args.model, width=args.width or 64, batch_size=args.batch_size,
-                                 augment=args.augment, precision=args.precision, steps_per_execution=k,
-                                 schedule="constant", lr=0.01, clean_train_size=0)
-            _, built[f"ours spe={k}"] = runner.build_trainer(config, input_shape, args.steps)
+        for data_on in args.data_on:
+            for k in args.spe:
+                config = BenchConfig(model=args.model, width=args.width or 64, batch_size=args.batch_size,
+                                     augment=args.augment, precision=args.precision, steps_per_execution=k,
+                                     schedule="constant", lr=0.01, clean_train_size=0)
+                _, built[f"ours {data_on} spe={k}"] = runner.build_trainer(config, input_shape, args.steps)
     return built, count_mult_adds(plain)
 
 
@@ -106,14 +115,17 @@ def main(argv=None):
     n = args.steps * args.batch_size
     if n > len(x):
         raise SystemExit(f"--steps x --batch-size must be <= {len(x)} images. Received: {n}")
-    batches = ArrayBatches(x[:n], y[:n], args.batch_size, training=True, seed=0)
+    host = ArrayBatches(x[:n], y[:n], args.batch_size, training=True, seed=0)
+    resident = (ArrayBatches(x[:n], y[:n], args.batch_size, training=True, seed=0, on_device=True)
+                if "device" in args.data_on else None)
     models, macs = variants(args, x.shape[1:] + (1,))
-    for model in models.values():  # compile and warm up: not timed
-        time_fit(model, batches, args.steps)
+    feeds = {name: resident if " device " in name else host for name in models}
+    for name, model in models.items():  # compile and warm up: not timed
+        time_fit(model, feeds[name], args.steps)
     seconds = {name: [] for name in models}
     for r in range(args.rounds):
         for name in (list(models) if r % 2 == 0 else list(models)[::-1]):
-            seconds[name].append(time_fit(models[name], batches, args.steps))
+            seconds[name].append(time_fit(models[name], feeds[name], args.steps))
     devices = keras.config.backend()
     if devices == "jax":
         import jax

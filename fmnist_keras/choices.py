@@ -20,6 +20,7 @@ L2_SCOPES = ("all", "kernels")
 SCHEDULES = ("warmup_cosine", "sgdr", "step", "constant")
 LOSSES = ("auto", "ce", "nll", "mse", "bce")
 PLACEMENTS = ("device", "host")  # where augmentation runs
+DATA_PLACEMENTS = ("host", "device")  # where the training images live (device: JAX, one process)
 PRECISIONS = ("fp32", "bf16", "fp16")
 STRATEGIES = ("none", "data_parallel", "mirrored", "multiworker")  # see training/distributed.py
 

@@ -70,7 +70,7 @@ def test_accelerator_benchmark_runs_without_tensorflow(jax_env):
                           capture_output=True, text=True, timeout=300, env=jax_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| variant | images/s | vs plain | TFLOP/s | of peak |" in proc.stdout
-    for row in ("| plain |", "| ours spe=1 |", "| ours spe=2 |"):
+    for row in ("| plain |", "| ours host spe=1 |", "| ours host spe=2 |", "| ours device spe=2 |"):
         assert row in proc.stdout
     assert "jax" in proc.stdout and "multiply-adds per image" in proc.stdout
 

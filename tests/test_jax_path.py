@@ -102,6 +102,14 @@ def test_recipe_trains_end_to_end_on_jax_without_tensorflow(tmp_path, jax_env):
     np.testing.assert_allclose(values[0], values[1], rtol=1e-5)
     assert json.loads((tmp_path / "spe4" / "results.json").read_text())["test_accuracy"] == pytest.approx(
         results["test_accuracy"], abs=1e-4)
+    # The images resident on the device, each batch gathered there: bit-identical batches, the same run.
+    resident = _recipe("--model", "mlp", "--limit-train", "1024", "--epochs", "2", "--batch-size", "64",
+                       "--val-size", "500", "--clean-train-size", "200", "--augment", "flip,erasing,ricap",
+                       "--data-on", "device", "--output-dir", str(tmp_path / "resident"), env=env)
+    assert resident.returncode == 0, resident.stderr[-3000:]
+    assert (tmp_path / "resident" / "history.csv").read_text() == (run / "history.csv").read_text()
+    assert json.loads((tmp_path / "resident" / "results.json").read_text())["test_accuracy"] == \
+        results["test_accuracy"]
 
     for flags, needle in ((["--strategy", "mirrored"], "strategy='mirrored' needs the TensorFlow backend"),
                           (["--augment-on", "host"], "augment_on='host' needs the TensorFlow backend"),
@@ -144,3 +152,20 @@ def test_recipe_evaluate_runs_the_whole_suite_without_tensorflow(tmp_path, jax_e
     assert results["corruptions"]["mce"] == pytest.approx(1.0)  # the baseline is the model itself
     assert results["frontier"][-1]["name"] == "ensemble of 2"
     assert (tmp_path / "fmnist-c" / "rotation.npz").is_file()
+
+
+def test_device_resident_batches_equal_host_batches(jax_env):
+    script = (
+        "import numpy as np\n"
+        "from fmnist_keras.data import load_fashion_mnist\n"
+        "from fmnist_keras.batches import ArrayBatches\n"
+        "(x, y), _ = load_fashion_mnist()\n"
+        "host = ArrayBatches(x[:5000], y[:5000], 128, training=True, seed=3, epochs=2)\n"
+        "device = ArrayBatches(x[:5000], y[:5000], 128, training=True, seed=3, epochs=2, on_device=True)\n"
+        "for i in range(len(host)):\n"
+        "    (a, la), (b, lb) = host[i], device[i]\n"
+        "    assert np.array_equal(a, np.asarray(b)) and np.array_equal(la, lb), i\n"
+        "print('equal', len(host))\n")
+    proc = subprocess.run([sys.executable, "-c", script], env=jax_env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "equal 78" in proc.stdout, proc.stderr[-3000:]
+

@@ -231,3 +231,11 @@ def test_steps_per_execution_that_straddles_epochs_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"steps_per_execution must divide the 8 steps of an epoch"):
         fit_and_evaluate(config, recipe="test", verbose=0)
     assert not (tmp_path / "r").exists()
+
+
+def test_device_resident_data_is_refused_where_it_cannot_run(tmp_path):
+    config = TinyConfig(width=4, epochs=1, limit_train=512, val_size=500, data_on="device",
+                        output_dir=str(tmp_path / "r"))
+    with pytest.raises(ValueError, match="data_on='device' keeps the training images on the one device of a JAX"):
+        fit_and_evaluate(config, recipe="test", verbose=0)
+    assert not (tmp_path / "r").exists()

@@ -95,8 +95,9 @@ def speedrun_once(config, verbose):
     with runner.dtype_policy(config.precision):
         steps = len(x_train) // config.batch_size
         classifier, trainer = runner.build_trainer(config, x_train.shape[1:] + (1,), steps)
+    on_device = {"on_device": True} if config.data_on == "device" else {}
     train = runner.make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
-                                epochs=config.epochs)
+                                epochs=config.epochs, **on_device)
     fit_start = time.time()
     trainer.fit(train, epochs=config.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
     train_seconds = time.time() - fit_start

@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 
 from fmnist_keras.choices import (
-    HEADS, L2_SCOPES, LAYER_INITS, LOSSES, MODELS, NORMS, OPTIMIZERS, PLACEMENTS,
+    DATA_PLACEMENTS, HEADS, L2_SCOPES, LAYER_INITS, LOSSES, MODELS, NORMS, OPTIMIZERS, PLACEMENTS,
     PRECISIONS, SCHEDULES, STEMS, STRATEGIES)
 
 # The `--help` groups, in the order they are listed.
@@ -124,6 +124,9 @@ class TrainConfig:
     # hardware
     precision: str = setting("fp32", "compute dtype (bf16/fp16: mixed precision)", "hardware", PRECISIONS)
     jit: bool = setting(False, "XLA-compile the train step", "hardware")
+    data_on: str = setting("host", "where the training images live: host (NumPy, each batch copied to the device) "
+                                   "or device (uploaded once as uint8, each batch gathered there; JAX, one process)",
+                           "hardware", DATA_PLACEMENTS)
     steps_per_execution: int = setting(1, "train steps per compiled call (fewer Python dispatches for small "
                                           "models on fast accelerators); must divide an epoch's steps",
                                        "hardware")

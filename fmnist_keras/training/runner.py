@@ -67,6 +67,11 @@ def check_backend(config):
     """Fails before any work on knobs the current Keras backend (or launch) cannot honour."""
     backend = keras.config.backend()
     distributed.check_strategy(config.strategy, backend)
+    if config.data_on == "device" and (backend != "jax" or config.strategy != "none"):
+        raise ValueError(
+            "data_on='device' keeps the training images on the one device of a JAX run (tf.data already "
+            f"prefetches batches to the device on TensorFlow); this run has backend {backend!r} and "
+            f"strategy {config.strategy!r}. Received: data_on='device'; use --data-on host here")
     if uses_tensorflow():
         return
     needs_tf = {"strategy": config.strategy == "mirrored", "augment_on": config.augment_on == "host",
@@ -296,8 +301,9 @@ def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, t
     part = parallel.batch_part()  # this process's part of each global batch (JAX data parallelism)
     past = reporting.read_history(own_dir / "history.csv") if first_epoch else {}
     host_map = trainer.augment_batch if config.augment_on == "host" else None
+    on_device = {"on_device": True} if config.data_on == "device" else {}
     train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
-                            batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch, **part)
+                            batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch, **part, **on_device)
     eval_batch = max(config.batch_size, 500)
     val_ds = make_batches(x_val, y_val, eval_batch, training=False, **part) if has_val else None
 
