@@ -58,7 +58,10 @@ while read -r estimate name command; do
     continue
   fi
   read -r -a words <<< "$command"
-  [ $rehearse = 1 ] && words+=("${tiny[@]}")
+  if [ $rehearse = 1 ]; then
+    words+=("${tiny[@]}")
+    [[ " ${words[*]} " == *" --evaluate "* ]] && words+=(--evaluate-limit 200)
+  fi
   mkdir -p "$stage/out/$name"
   t0=$(date +%s)
   timeout --signal=TERM --kill-after=10 "$left" "$python" "${words[@]}" --output-dir "$stage/runs/$name" \

@@ -213,3 +213,21 @@ def test_evaluate_limit_is_checked_before_training(flags, message, tmp_path, cap
         _recipe("cnn2_tuned").main([*TINY, *flags, "--output-dir", str(tmp_path / "r")])
     assert info.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+
+def test_import_registers_the_custom_layers_when_keras_loads(tmp_path):
+    """`import fmnist_keras` loads no Keras, yet a .keras file with FRN layers reloads once Keras is imported."""
+    path = tmp_path / "frn.keras"
+    save = ("from fmnist_keras.models import build_model\n"
+            f"build_model('resnet18', width=4, norm='frn').save({str(path)!r})\n")
+    load = ("import sys\n"
+            "import fmnist_keras\n"
+            "assert 'keras' not in sys.modules, 'import fmnist_keras loaded Keras'\n"
+            "import keras\n"
+            f"model = keras.saving.load_model({str(path)!r})\n"
+            "print(sorted({type(l).__name__ for l in model.layers if 'Filter' in type(l).__name__}))\n")
+    for script in (save, load):
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "FilterResponseNormalization" in proc.stdout
