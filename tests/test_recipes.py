@@ -153,6 +153,11 @@ def test_every_recipe_runs_on_a_tiny_slice(recipe, flags, tmp_path, capsys):
     results = module.main(["--limit-train", "512", "--epochs", "1", "--val-size", "500",
                            "--output-dir", str(out), *flags])
     assert 0.0 <= results["test_accuracy"] <= 1.0
+    # Its config.json (a table's too) is a valid --config for the recipe, with the flags given.
+    from fmnist_keras.training.config import load_config
+
+    recorded = load_config(module.Config, out / "config.json", recipe)
+    assert recorded["epochs"] == 1 and recorded["limit_train"] == 512 and module.Config(**recorded)
     runs = [out] if "cells" not in results else [out / p.name for p in out.iterdir() if p.is_dir()]
     if "cells" in results:
         assert (out / "table.md").is_file() and len(runs) == len(results["cells"])
@@ -183,6 +188,9 @@ def test_speedrun_reports_tta_and_repeats(tmp_path, capsys):
     assert 0 < results["first_seed_seconds"] and "export" not in results  # full speedruns do not export
     saved = json.loads((out / "results.json").read_text())
     assert saved["test_accuracy"] == results["test_accuracy"] and (out / "config.json").is_file()
+    from fmnist_keras.training.config import load_config
+
+    assert load_config(speedrun.Config, out / "config.json", "speedrun")["repeats"] == 2
 
 
 def test_flip_tta_averages_the_image_and_its_mirror(real_batch):
