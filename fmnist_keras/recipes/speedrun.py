@@ -83,21 +83,23 @@ def predict_tta(classifier, images, tta, batch_size=1000):
     return probs
 
 
-def speedrun_once(config, verbose):
-    """Trains one seed; returns its results (test accuracy with and without TTA)."""
+def speedrun_once(config, verbose, splits=None):
+    """Trains one seed; returns its results (test accuracy with and without TTA).
+
+    `splits`: this seed's `runner.load_splits(config)` when the caller already has them.
+    """
     import keras
 
     from fmnist_keras.training import runner
 
     keras.utils.set_random_seed(config.seed)
-    (x_train, y_train), _, (x_test, y_test) = runner.load_splits(config)
+    (x_train, y_train), _, (x_test, y_test) = splits or runner.load_splits(config)
     runner.check_backend(config)
     with runner.dtype_policy(config.precision):
         steps = len(x_train) // config.batch_size
         classifier, trainer = runner.build_trainer(config, x_train.shape[1:] + (1,), steps)
-    on_device = {"on_device": True} if config.data_on == "device" else {}
     train = runner.make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
-                                epochs=config.epochs, **on_device)
+                                epochs=config.epochs, on_device=config.data_on == "device")
     fit_start = time.time()
     trainer.fit(train, epochs=config.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
     train_seconds = time.time() - fit_start
@@ -120,13 +122,15 @@ def run(config, verbose="auto"):
 
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    (x_train, _), _, _ = runner.load_splits(config)  # bad data or settings fail before a folder exists
-    runner.check_steps_per_execution(config, len(x_train) // config.batch_size)
+    # The first seed's data, loaded once: bad data or settings fail before a folder exists.
+    first = runner.load_splits(config)
+    runner.check_steps_per_execution(config, len(first[0][0]) // config.batch_size)
     run_dir = reporting.make_run_dir(config.output_dir, RECIPE)
     reporting.write_json(run_dir / "config.json", {"recipe": RECIPE, **dataclasses.asdict(config)})
     seeds = []
     for k in range(config.repeats):
-        one, classifier = speedrun_once(config.replace(seed=config.seed + k, repeats=1), verbose)
+        one, classifier = speedrun_once(config.replace(seed=config.seed + k, repeats=1), verbose,
+                                        first if k == 0 else None)
         tta = f", with {config.tta} TTA {one['test_accuracy_tta']:.4f}" if config.tta != "none" else ""
         print(f"{RECIPE}: seed {config.seed + k}: test {one['test_accuracy']:.4f}{tta}, "
               f"{one['seconds_since_start']:.1f} s since start", flush=True)

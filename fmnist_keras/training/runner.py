@@ -85,12 +85,15 @@ def check_backend(config):
                 f"several devices), or KERAS_BACKEND=tensorflow.")
 
 
-def make_batches(x, y, batch_size, **kwargs):
-    """`tf.data` on the TensorFlow backend, NumPy `PyDataset` batches elsewhere (JAX)."""
+def make_batches(x, y, batch_size, on_device=False, **kwargs):
+    """`tf.data` on the TensorFlow backend, NumPy `PyDataset` batches elsewhere (JAX).
+
+    `on_device` (JAX) keeps the images on the device; `check_backend` refuses it elsewhere.
+    """
     if uses_tensorflow():
         return pipeline.make_dataset(x, y, batch_size, **kwargs)
     kwargs.pop("batch_map", None)  # host placement is refused earlier (check_backend)
-    return batches.ArrayBatches(x, y, batch_size, **kwargs)
+    return batches.ArrayBatches(x, y, batch_size, on_device=on_device, **kwargs)
 
 
 @contextlib.contextmanager
@@ -301,9 +304,9 @@ def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, t
     part = parallel.batch_part()  # this process's part of each global batch (JAX data parallelism)
     past = reporting.read_history(own_dir / "history.csv") if first_epoch else {}
     host_map = trainer.augment_batch if config.augment_on == "host" else None
-    on_device = {"on_device": True} if config.data_on == "device" else {}
     train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
-                            batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch, **part, **on_device)
+                            batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch,
+                            on_device=config.data_on == "device", **part)
     eval_batch = max(config.batch_size, 500)
     val_ds = make_batches(x_val, y_val, eval_batch, training=False, **part) if has_val else None
 
