@@ -34,7 +34,6 @@ import argparse
 import datetime
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -42,6 +41,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from fmnist_keras import machine
+from fmnist_keras.data import to_model_input
 
 FORMATS = ("savedmodel", "tflite", "tflite-fp16", "tflite-int8")
 FILES = {"savedmodel": "savedmodel", "tflite": "model_float32.tflite",
@@ -150,7 +152,7 @@ def _probabilities_fn(model, channel_axis=True):
     import tensorflow as tf
 
     def probabilities(pixels):
-        x = tf.cast(pixels, tf.float32) / 255.0
+        x = to_model_input(pixels)
         if not channel_axis:
             x = x[..., None]
         return tf.cast(model(x, training=False), tf.float32)
@@ -276,7 +278,7 @@ def _report(model_or_path, model, out, artifacts, formats, calibration_images):
         "artifacts": artifacts,
         "calibration_images": calibration_images if "tflite-int8" in formats else None,
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "host": _hardware(),
+        "host": machine.environment(),
     }
 
 
@@ -301,16 +303,6 @@ def _class_names():
     from fmnist_keras.data import CLASS_NAMES
 
     return CLASS_NAMES
-
-
-def _hardware():
-    import keras
-    import tensorflow as tf
-
-    from fmnist_keras.reporting import cpu_model
-
-    cpu = cpu_model()
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
 # ---------------------------------------------------------------- running artifacts
@@ -487,9 +479,10 @@ def export_run(classifier, run_dir, config):
 
 def format_report(report):
     """The verification as a Markdown table."""
+    host = report["host"]  # machine.environment(); reports written before it name the CPU "cpu"
     lines = [f"export of {report['model']} -> {report['out_dir']} "
-             f"({report.get('test_images', 0)} test images, {report['host']['cpu']}, "
-             f"{report['host']['cpu_count']} cores)",
+             f"({report.get('test_images', 0)} test images, {host.get('cpu_model', host.get('cpu'))}, "
+             f"{host['cpu_count']} cores)",
              "| format | size | test accuracy | agreement with Keras | max abs prob diff | "
              "batch-1 latency | bar | passed |",
              "|---|---:|---:|---:|---:|---:|---|---|"]
