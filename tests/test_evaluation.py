@@ -250,11 +250,13 @@ def test_numpy_warp_matches_affine_warp_off_square_and_out_of_frame(images):
 
 
 def test_hardware_names_cores_and_accelerators_without_asking_tensorflow_first():
-    from fmnist_keras.evaluation import suite
+    from fmnist_keras import machine
 
-    line = suite.hardware()
+    line = machine.summary()
     assert "cores" in line and "GPU" in line
-    assert suite.accelerators("numpy") == []
+    assert machine.accelerators("numpy") == []
+    gpu = {"cpu_model": "AMD EPYC", "cpu_count": 16, "gpu_names": ["NVIDIA H200"]}
+    assert machine.summary(gpu) == "AMD EPYC, 16 cores, 1 GPU (NVIDIA H200)"
 
 
 # ---------------------------------------------------------------- calibration

@@ -8,17 +8,16 @@ a self-contained report.html. Nothing existing is overwritten unless asked.
 
 import datetime
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fmnist_keras import reporting
+from fmnist_keras import data, machine
 from fmnist_keras.evaluation import calibration, errors, plots, robustness, tta
 from fmnist_keras.evaluation.corruptions import CORRUPTIONS, SEVERITIES, parse_corruptions, severity_level
-from fmnist_keras.evaluation.report import render_html
+from fmnist_keras.evaluation.page import render_html
 
 OUTPUTS = {"json": "evaluation.json", "html": "report.html", "corruptions": "eval_corruptions.png",
            "reliability": "eval_reliability.png", "confusion": "eval_confusion.png",
@@ -80,7 +79,7 @@ class Predictor:
 
     def __call__(self, images):
         start = time.time()
-        x = np.asarray(images, np.float32)[..., None] / 255.0
+        x = data.to_model_input(np.asarray(images)[..., None])
         probs = np.asarray(self.model.predict(x, batch_size=self.batch_size, verbose=0), np.float64)
         sums = probs.sum(axis=1)
         if np.any(np.abs(sums - 1.0) > 1e-3):  # a sigmoid head: one-vs-rest scores, not a distribution
@@ -129,38 +128,6 @@ def output_paths(out_dir, overwrite=False):
     return paths
 
 
-def hardware():
-    """CPU model, core count and accelerators, for reports.
-
-    Accelerators are asked of the Keras backend in use, so a JAX machine
-    without TensorFlow is described too (TensorFlow only when it is the backend).
-    """
-    import keras
-
-    devices = accelerators(keras.config.backend())
-    kinds = ", ".join(sorted(set(devices)))
-    return f"{reporting.cpu_model()}, {os.cpu_count()} cores" + (
-        f", {len(devices)} GPU ({kinds})" if devices else ", no GPU")
-
-
-def accelerators(backend):
-    """Names of the GPUs (or TPUs) `backend` sees; [] for a backend we cannot ask."""
-    if backend == "jax":
-        import jax
-
-        return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return [tf.config.experimental.get_device_details(d).get("device_name", "GPU")
-                for d in tf.config.list_physical_devices("GPU")]
-    if backend == "torch":
-        import torch
-
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return []
-
-
 def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVERITIES, tta_spec="flip,shift",
                    out_dir=None, limit=None, seed=0, export_corrupted=None, overwrite=False, data_dir=None,
                    batch_size=1000, gallery=24, bins=15, log=None):
@@ -203,7 +170,7 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
     out_dir = Path(out_dir) if out_dir else files[0].parent
     paths = output_paths(out_dir, overwrite)
 
-    from fmnist_keras import data, reporting
+    from fmnist_keras import reporting
 
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist(data_dir)
     if limit:
@@ -307,11 +274,12 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
     timings["errors"] = time.time() - t
 
     passes = sum(p.images for p in predictors) + (fns["baseline"].images if baseline is not None and names else 0)
+    environment = machine.environment()
     results = {
         "model": {"name": primary.name, "path": str(primary.path), "run_dir": str(primary.run_dir or ""),
                   "outputs_normalized": predict.normalized},
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "hardware": hardware(),
+        "hardware": machine.summary(environment),
         "test_images": int(len(x_test)),
         "clean": clean,
         "calibration": cal,
@@ -322,7 +290,7 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
         "forward_images_per_second": round(sum(p.images for p in predictors) / max(sum(p.seconds for p in predictors), 1e-9), 1),
         "seconds": {k: round(v, 2) for k, v in timings.items()},
         "wall_seconds": round(time.time() - start, 2),
-        "environment": reporting.environment(),
+        "environment": environment,
     }
     figures = {k: paths[k] for k in ("corruptions", "reliability", "confusion", "gallery") if paths[k].exists()}
     if not names:

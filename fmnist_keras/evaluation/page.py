@@ -1,4 +1,4 @@
-"""A self-contained HTML report: tables from evaluation.json, figures embedded as base64 PNG data URIs.
+"""The evaluation's page (report.html): the results' tables, figures embedded as base64 PNG data URIs.
 
 No scripts, fonts or links to load: the file opens offline and can be mailed.
 """
@@ -29,7 +29,7 @@ def embed_png(path):
 
 
 def render_html(results, figures):
-    """The report as a string.
+    """The page as a string.
 
     Args:
         results: the evaluation.json dict.
