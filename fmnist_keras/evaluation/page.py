@@ -29,7 +29,7 @@ def embed_png(path):
 
 
 def render_html(results, figures):
-    """The page as a string.
+    """The page as a string: a header, then one section per part of the results that is there.
 
     Args:
         results: the evaluation.json dict.
@@ -38,69 +38,85 @@ def render_html(results, figures):
     """
     parts = [f"<h1>Evaluation: {html.escape(str(results['model']['name']))}</h1>",
              f"<p>{html.escape(results['model']['path'])} &middot; {results['test_images']} test images &middot; "
-             f"{html.escape(results['date'])} &middot; {html.escape(results['hardware'])}</p>"]
-    cal = results.get("calibration")
-    summary = [("test accuracy", _pct(results["clean"]["accuracy"])), ("test NLL", _num(results["clean"]["nll"])),
-               ("test Brier", _num(results["clean"]["brier"])), ("test ECE (15 bins)", _pct(results["clean"]["ece"]))]
-    if cal:
-        summary += [("temperature T", _num(cal["temperature"], 3)),
-                    ("ECE after temperature", _pct(cal["after"]["ece"])),
-                    ("NLL after temperature", _num(cal["after"]["nll"]))]
-    rob = results.get("corruptions")
+             f"{html.escape(results['date'])} &middot; {html.escape(results['hardware'])}</p>",
+             _summary(results)]
+    cal, rob = results.get("calibration"), results.get("corruptions")
     if rob:
-        summary.append(("mean corruption error (unnormalized)", _pct(rob["mean_corruption_error"])))
-        if "mce" in rob:
-            summary += [("mCE vs baseline", _pct(rob["mce"])), ("relative mCE", _pct(rob.get("relative_mce")))]
-    parts.append("<h2>Summary</h2>" + _table(("metric", "value"), summary))
-
-    if rob:
-        sev = rob["severities"]
-        header = ["corruption", "family"] + [f"s{s}" for s in sev] + ["CE (mean error)"]
-        if "ce" in rob:
-            header += ["CE / baseline", "baseline mean acc"]
-        rows = []
-        for name, entry in rob["per_corruption"].items():
-            row = [name, entry["family"]] + [_pct(a) for a in entry["accuracy"]] + [_pct(entry["error_mean"])]
-            if "ce" in rob:
-                base = entry["baseline_accuracy"]
-                row += [_num(rob["ce"][name], 3), _pct(sum(base) / len(base))]
-            rows.append(row)
-        parts.append(f"<h2>Corruption robustness</h2><p>Accuracy per severity (seed {rob['seed']}). "
-                     "CE is the mean error over severities; mCE divides each corruption's summed errors "
-                     "by the baseline's (Hendrycks &amp; Dietterich, 2019).</p>" + _table(header, rows))
-        if "corruptions" in figures:
-            parts.append(embed_png(figures["corruptions"]))
-
+        parts += _corruptions(rob, figures)
     if cal:
-        rows = [(name, _pct(m["accuracy"]), _pct(m["ece"]), _num(m["nll"]), _num(m["brier"]))
-                for name, m in (("test, as trained", cal["before"]), (f"test, T = {cal['temperature']:.3f}", cal["after"]))]
-        parts.append(f"<h2>Calibration</h2><p>Temperature fitted on {cal['validation_images']} validation images "
-                     f"({html.escape(cal['validation_source'])}).</p>"
-                     + _table(("predictions", "accuracy", "ECE", "NLL", "Brier"), rows))
-        if "reliability" in figures:
-            parts.append(embed_png(figures["reliability"]))
-
-    frontier = results.get("frontier")
-    if frontier:
-        rows = [(e["name"], e["passes_per_image"], _pct(e["accuracy"]), _pct(e["ece"]), _num(e["nll"]))
-                for e in frontier]
-        parts.append("<h2>Frontier track (more forward passes per image)</h2>"
-                     "<p>Test-time augmentation and ensembles, kept apart from one-pass numbers.</p>"
-                     + _table(("predictor", "passes / image", "accuracy", "ECE", "NLL"), rows))
-
-    errors = results.get("errors")
-    if errors:
-        rows = [(c, _pct(a)) for c, a in errors["per_class_accuracy"].items()]
-        parts.append("<h2>Errors</h2>" + _table(("class", "accuracy"), rows))
-        rows = [(m["true"], m["predicted"], m["count"], _pct(m["rate"])) for m in errors["most_confused"]]
-        parts.append("<h3>Most confused (true &rarr; predicted)</h3>"
-                     + _table(("true", "predicted", "count", "share of true class"), rows))
-        for key in ("confusion", "gallery"):
-            if key in figures:
-                parts.append(embed_png(figures[key]))
+        parts += _calibration(cal, figures)
+    if results.get("frontier"):
+        parts += _frontier(results["frontier"])
+    if results.get("errors"):
+        parts += _errors(results["errors"], figures)
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
              "text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Evaluation: {html.escape(str(results['model']['name']))}</title><style>{style}</style></head>"
             "<body>" + "\n".join(parts) + "</body></html>\n")
+
+
+def _summary(results):
+    clean, cal, rob = results["clean"], results.get("calibration"), results.get("corruptions")
+    summary = [("test accuracy", _pct(clean["accuracy"])), ("test NLL", _num(clean["nll"])),
+               ("test Brier", _num(clean["brier"])), ("test ECE (15 bins)", _pct(clean["ece"]))]
+    if cal:
+        summary += [("temperature T", _num(cal["temperature"], 3)),
+                    ("ECE after temperature", _pct(cal["after"]["ece"])),
+                    ("NLL after temperature", _num(cal["after"]["nll"]))]
+    if rob:
+        summary.append(("mean corruption error (unnormalized)", _pct(rob["mean_corruption_error"])))
+        if "mce" in rob:
+            summary += [("mCE vs baseline", _pct(rob["mce"])), ("relative mCE", _pct(rob.get("relative_mce")))]
+    return "<h2>Summary</h2>" + _table(("metric", "value"), summary)
+
+
+def _corruptions(rob, figures):
+    header = ["corruption", "family"] + [f"s{s}" for s in rob["severities"]] + ["CE (mean error)"]
+    if "ce" in rob:
+        header += ["CE / baseline", "baseline mean acc"]
+    rows = []
+    for name, entry in rob["per_corruption"].items():
+        row = [name, entry["family"]] + [_pct(a) for a in entry["accuracy"]] + [_pct(entry["error_mean"])]
+        if "ce" in rob:
+            base = entry["baseline_accuracy"]
+            row += [_num(rob["ce"][name], 3), _pct(sum(base) / len(base))]
+        rows.append(row)
+    parts = [f"<h2>Corruption robustness</h2><p>Accuracy per severity (seed {rob['seed']}). "
+             "CE is the mean error over severities; mCE divides each corruption's summed errors "
+             "by the baseline's (Hendrycks &amp; Dietterich, 2019).</p>" + _table(header, rows)]
+    if "corruptions" in figures:
+        parts.append(embed_png(figures["corruptions"]))
+    return parts
+
+
+def _calibration(cal, figures):
+    rows = [(name, _pct(m["accuracy"]), _pct(m["ece"]), _num(m["nll"]), _num(m["brier"]))
+            for name, m in (("test, as trained", cal["before"]), (f"test, T = {cal['temperature']:.3f}", cal["after"]))]
+    parts = [f"<h2>Calibration</h2><p>Temperature fitted on {cal['validation_images']} validation images "
+             f"({html.escape(cal['validation_source'])}).</p>"
+             + _table(("predictions", "accuracy", "ECE", "NLL", "Brier"), rows)]
+    if "reliability" in figures:
+        parts.append(embed_png(figures["reliability"]))
+    return parts
+
+
+def _frontier(frontier):
+    rows = [(e["name"], e["passes_per_image"], _pct(e["accuracy"]), _pct(e["ece"]), _num(e["nll"]))
+            for e in frontier]
+    return ["<h2>Frontier track (more forward passes per image)</h2>"
+            "<p>Test-time augmentation and ensembles, kept apart from one-pass numbers.</p>"
+            + _table(("predictor", "passes / image", "accuracy", "ECE", "NLL"), rows)]
+
+
+def _errors(errors, figures):
+    rows = [(c, _pct(a)) for c, a in errors["per_class_accuracy"].items()]
+    parts = ["<h2>Errors</h2>" + _table(("class", "accuracy"), rows)]
+    rows = [(m["true"], m["predicted"], m["count"], _pct(m["rate"])) for m in errors["most_confused"]]
+    parts.append("<h3>Most confused (true &rarr; predicted)</h3>"
+                 + _table(("true", "predicted", "count", "share of true class"), rows))
+    for key in ("confusion", "gallery"):
+        if key in figures:
+            parts.append(embed_png(figures[key]))
+    return parts
