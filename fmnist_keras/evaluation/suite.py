@@ -1,9 +1,11 @@
 """`run_evaluation`: one model (plus optional ensemble members and a baseline) through every check.
 
-Loads the models and the real data, then runs corruption robustness,
-calibration with temperature scaling, the frontier track (TTA, ensemble)
-and error analysis, and writes evaluation.json, the eval_*.png figures and
-a self-contained report.html. Nothing existing is overwritten unless asked.
+The stages run in order, each a function of its own: check the options and the
+output files (before anything is loaded), load the data and the models, clean
+metrics with temperature scaling, corruption robustness, the frontier track (TTA,
+ensemble), error analysis, then write the results (evaluation.json), the eval_*.png
+figures and the self-contained page (report.html). Nothing existing is
+overwritten unless asked.
 """
 
 import datetime
@@ -17,96 +19,12 @@ import numpy as np
 from fmnist_keras import data, machine
 from fmnist_keras.evaluation import calibration, errors, plots, robustness, tta
 from fmnist_keras.evaluation.corruptions import CORRUPTIONS, SEVERITIES, parse_corruptions, severity_level
+from fmnist_keras.evaluation.loading import Predictor, load_model, resolve_model_path, validation_set
 from fmnist_keras.evaluation.page import render_html
 
 OUTPUTS = {"json": "evaluation.json", "html": "report.html", "corruptions": "eval_corruptions.png",
            "reliability": "eval_reliability.png", "confusion": "eval_confusion.png",
            "gallery": "eval_misclassified.png"}
-FALLBACK_VAL = 5000  # last training images used for temperature when the run's split is unknown
-
-
-@dataclass
-class LoadedModel:
-    path: Path  # what the user passed
-    name: str
-    model: object  # keras.Model
-    run_dir: Path | None
-    config: dict | None
-
-
-def resolve_model_path(path):
-    """The `.keras` file for a run folder or `.keras` path; FileNotFoundError/ValueError otherwise."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; expected a run folder or a .keras file. "
-                                f"Received: model={str(path)!r}")
-    if path.is_dir():
-        if (path / "model.keras").is_file():
-            return path / "model.keras"
-        seeds = sorted(p.name for p in path.glob("seed*") if (p / "model.keras").is_file())
-        hint = f" (a repeated run: pass its seed folders {', '.join(seeds)})" if seeds else ""
-        raise ValueError(f"{path} holds no model.keras{hint}. Received: model={str(path)!r}")
-    if path.suffix != ".keras":
-        raise ValueError(f"expected a run folder or a .keras file. Received: model={str(path)!r}")
-    return path
-
-
-def load_model(path):
-    """Loads a run folder's model.keras (with its config.json) or a .keras file."""
-    import keras
-
-    import fmnist_keras  # noqa: F401  registers the custom layers
-
-    file = resolve_model_path(path)
-    run_dir = file.parent if (file.parent / "config.json").is_file() else None
-    config = json.loads((run_dir / "config.json").read_text()) if run_dir else None
-    model = keras.saving.load_model(file)
-    if tuple(model.input_shape[1:]) != (28, 28, 1):
-        raise ValueError(f"expected a Fashion-MNIST classifier taking (B, 28, 28, 1). Received: "
-                         f"input_shape={model.input_shape} from {file}")
-    name = f"{config.get('recipe', 'run')}/{config.get('model', '?')}" if config else model.name
-    return LoadedModel(Path(path), name, model, run_dir, config)
-
-
-class Predictor:
-    """uint8 `(N, H, W)` -> probability rows, counting forward passes per image."""
-
-    def __init__(self, model, batch_size=1000):
-        self.model, self.batch_size = model, batch_size
-        self.images = 0
-        self.seconds = 0.0
-        self.normalized = False
-
-    def __call__(self, images):
-        start = time.time()
-        x = data.to_model_input(np.asarray(images)[..., None])
-        probs = np.asarray(self.model.predict(x, batch_size=self.batch_size, verbose=0), np.float64)
-        sums = probs.sum(axis=1)
-        if np.any(np.abs(sums - 1.0) > 1e-3):  # a sigmoid head: one-vs-rest scores, not a distribution
-            probs = calibration.normalize_rows(probs)
-            self.normalized = True
-        self.images += len(x)
-        self.seconds += time.time() - start
-        return probs
-
-
-def validation_set(loaded, x_train, y_train, limit=None):
-    """The run's own validation split (runner.load_splits), else the last 5000 training images."""
-    from fmnist_keras import pipeline
-
-    cfg = loaded.config or {}
-    if cfg.get("val_size"):
-        (_, _), (x_val, y_val) = pipeline.train_val_split(x_train, y_train, int(cfg["val_size"]),
-                                                          seed=int(cfg.get("seed", 0)))
-        source = f"the run's validation split (val_size={cfg['val_size']}, seed={cfg.get('seed', 0)})"
-    else:
-        x_val, y_val = x_train[-FALLBACK_VAL:], y_train[-FALLBACK_VAL:]
-        why = "no config.json" if loaded.config is None else "the run had no validation split (val_size=0)"
-        source = f"the last {FALLBACK_VAL} training images ({why})"
-    if limit:
-        x_val, y_val = x_val[:limit], y_val[:limit]
-        source += f", first {len(x_val)} (--limit)"
-    return x_val, y_val, source
 
 
 def _check_severities(severities):
@@ -154,7 +72,66 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
         The evaluation.json dict (also written, with `outputs` naming the files).
     """
     start = time.time()
-    log = log or (lambda message: None)
+    names, severities, tta_names = check_options(models, baseline, corruptions, severities, tta_spec, limit)
+    out_dir, paths = plan_outputs(models, baseline, out_dir, overwrite)
+    inputs = load_inputs(models, out_dir, paths, data_dir=data_dir, limit=limit, batch_size=batch_size, bins=bins,
+                         log=log or (lambda message: None))
+    timings = {}
+    probs, clean, cal = _timed(timings, "clean_and_calibration", clean_and_calibration, inputs, limit)
+    robustness_result = base = None
+    if names:
+        robustness_result, base = _timed(timings, "corruptions", corruption_robustness, inputs, clean, names,
+                                         severities, baseline=baseline, seed=seed, export_corrupted=export_corrupted)
+    frontier_rows = _timed(timings, "frontier", frontier, inputs, probs, clean, tta_names)
+    error_result = _timed(timings, "errors", error_analysis, inputs, probs, gallery)
+    parts = {"clean": clean, "calibration": cal, "corruptions": robustness_result, "frontier": frontier_rows,
+             "errors": error_result}
+    results = assemble(inputs, parts, baseline_predictor=base, timings=timings, start=start)
+    write_outputs(results, paths, corruptions_run=bool(names), overwrite=overwrite)
+    return results
+
+
+def _timed(timings, key, stage, *args, **kwargs):
+    """Runs one stage and records its wall time under `timings[key]` (evaluation.json's "seconds")."""
+    t = time.time()
+    out = stage(*args, **kwargs)
+    timings[key] = time.time() - t
+    return out
+
+
+# ---------------------------------------------------------------- the stages, in the order they run
+
+
+@dataclass
+class Inputs:
+    """What the stages after loading share: the models (the first is evaluated), their
+    predictors, the real data (test set cut to --limit) and where the figures go."""
+    loaded: list
+    predictors: list
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    paths: dict
+    batch_size: int
+    bins: int
+    log: object  # fn(str)
+
+    @property
+    def primary(self):
+        return self.loaded[0]
+
+    @property
+    def predict(self):
+        return self.predictors[0]
+
+
+def check_options(models, baseline, corruptions, severities, tta_spec, limit):
+    """Every option is checked before anything is read, so a typo costs no model loading.
+
+    Returns:
+        `(corruption names, severities, TTA names)`; no corruption names for "none".
+    """
     if not models:
         raise ValueError("models must name at least one run folder or .keras file. Received: models=[]")
     names = () if corruptions == "none" else parse_corruptions(corruptions)
@@ -164,30 +141,46 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
         raise ValueError(f"limit must be a positive integer. Received: limit={limit!r}")
     if baseline is not None and not names:
         raise ValueError("a baseline is only used for mCE: give corruptions too. Received: corruptions='none'")
+    return names, severities, tta_names
+
+
+def plan_outputs(models, baseline, out_dir, overwrite):
+    """The model paths exist and the output files are free (or `overwrite`), still before loading.
+
+    Returns:
+        `(out_dir, {key: path})`; out_dir defaults to the first model's folder.
+    """
     files = [resolve_model_path(m) for m in models]
     if baseline is not None:
         resolve_model_path(baseline)
     out_dir = Path(out_dir) if out_dir else files[0].parent
-    paths = output_paths(out_dir, overwrite)
+    return out_dir, output_paths(out_dir, overwrite)
 
-    from fmnist_keras import reporting
 
+def load_inputs(models, out_dir, paths, *, data_dir, limit, batch_size, bins, log):
+    """Reads the real data and every model, then creates `out_dir` (nothing is created before
+    the models load)."""
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist(data_dir)
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
     loaded = [load_model(m) for m in models]
-    primary = loaded[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     predictors = [Predictor(m.model, batch_size) for m in loaded]
-    predict = predictors[0]
-    timings = {}
+    return Inputs(loaded, predictors, x_train, y_train, x_test, y_test, paths, batch_size, bins, log)
 
-    t = time.time()
-    probs = predict(x_test)
+
+def clean_and_calibration(inputs, limit):
+    """Clean test metrics, a temperature fitted on the run's validation split, the reliability figure.
+
+    Returns:
+        `(test probabilities, clean metrics, the "calibration" dict)`.
+    """
+    x_test, y_test, bins, log = inputs.x_test, inputs.y_test, inputs.bins, inputs.log
+    probs = inputs.predict(x_test)
     clean = calibration.calibration_metrics(probs, y_test, bins)
     log(f"clean: accuracy {clean['accuracy']:.4f}, ECE {clean['ece']:.4f}, NLL {clean['nll']:.4f}")
-    x_val, y_val, val_source = validation_set(primary, x_train, y_train, limit)
-    val_probs = predict(x_val)
+    x_val, y_val, val_source = validation_set(inputs.primary, inputs.x_train, inputs.y_train, limit)
+    val_probs = inputs.predict(x_val)
     temperature = calibration.fit_temperature(val_probs, y_val)
     scaled = calibration.apply_temperature(probs, temperature)
     cal = {"temperature": temperature, "bins": bins, "validation_images": int(len(x_val)),
@@ -199,102 +192,124 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
     log(f"temperature {temperature:.3f}: test ECE {clean['ece']:.4f} -> {cal['after']['ece']:.4f}")
     reliability = [dict(calibration.reliability_bins(p, y_test, bins), ece=m["ece"])
                    for p, m in ((probs, clean), (scaled, cal["after"]))]
-    plots.plot_reliability(*reliability, paths["reliability"],
+    plots.plot_reliability(*reliability, inputs.paths["reliability"],
                            labels=("as trained", f"temperature T = {temperature:.2f}"))
-    timings["clean_and_calibration"] = time.time() - t
+    return probs, clean, cal
 
-    robustness_result = None
-    if names:
-        t = time.time()
-        fns = {"model": predict}
-        base_clean = None
-        if baseline is not None:
-            base = load_model(baseline)
-            fns["baseline"] = Predictor(base.model, batch_size)
-            base_clean = robustness.accuracy(fns["baseline"](x_test), y_test)
-        acc = robustness.evaluate_corruptions(fns, x_test, y_test, names, severities, seed,
-                                              export_dir=export_corrupted, log=log)
-        errs = {c: [1.0 - a for a in acc["model"][c]] for c in names}
-        base_errs = {c: [1.0 - a for a in acc["baseline"][c]] for c in names} if baseline is not None else None
-        summary = robustness.mean_corruption_error(
-            errs, base_errs, 1.0 - clean["accuracy"], None if base_clean is None else 1.0 - base_clean)
-        robustness_result = {
-            "seed": seed, "severities": list(severities), "clean_accuracy": clean["accuracy"],
-            "per_corruption": {c: {"family": CORRUPTIONS[c][2],
-                                   "levels": [severity_level(c, s) for s in severities],
-                                   "accuracy": acc["model"][c], "error_mean": summary["error_mean"][c],
-                                   **({"baseline_accuracy": acc["baseline"][c]} if baseline is not None else {})}
-                               for c in names},
-            **{k: v for k, v in summary.items() if k != "error_mean"},
-        }
-        if baseline is not None:
-            robustness_result["baseline"] = {"path": str(baseline), "name": base.name, "clean_accuracy": base_clean}
-        if export_corrupted:
-            robustness_result["exported_to"] = str(export_corrupted)
-        plots.plot_corruption_bars(acc["model"], paths["corruptions"], clean["accuracy"],
-                                   acc.get("baseline"), base_clean,
-                                   title=f"{primary.name}: accuracy under corruption (severities "
-                                         f"{', '.join(map(str, severities))})")
-        timings["corruptions"] = time.time() - t
-        msg = f"mean corruption error {summary['mean_corruption_error']:.4f}"
-        log(msg + (f", mCE {summary['mce']:.4f}" if summary.get("mce") is not None else ""))
 
-    t = time.time()
-    frontier = [{"name": "single model", "passes_per_image": 1, **clean}]
+def corruption_robustness(inputs, clean, names, severities, *, baseline, seed, export_corrupted):
+    """Accuracy under every corruption and severity, CE and mCE (relative to `baseline` when
+    given), the corrupted sets written to `export_corrupted`, the bar figure.
+
+    Returns:
+        `(the "corruptions" dict, the baseline's Predictor or None)`.
+    """
+    x_test, y_test = inputs.x_test, inputs.y_test
+    fns = {"model": inputs.predict}
+    base = base_clean = None
+    if baseline is not None:
+        base = load_model(baseline)
+        fns["baseline"] = Predictor(base.model, inputs.batch_size)
+        base_clean = robustness.accuracy(fns["baseline"](x_test), y_test)
+    acc = robustness.evaluate_corruptions(fns, x_test, y_test, names, severities, seed,
+                                          export_dir=export_corrupted, log=inputs.log)
+    errs = {c: [1.0 - a for a in acc["model"][c]] for c in names}
+    base_errs = {c: [1.0 - a for a in acc["baseline"][c]] for c in names} if baseline is not None else None
+    summary = robustness.mean_corruption_error(
+        errs, base_errs, 1.0 - clean["accuracy"], None if base_clean is None else 1.0 - base_clean)
+    result = {
+        "seed": seed, "severities": list(severities), "clean_accuracy": clean["accuracy"],
+        "per_corruption": {c: {"family": CORRUPTIONS[c][2],
+                               "levels": [severity_level(c, s) for s in severities],
+                               "accuracy": acc["model"][c], "error_mean": summary["error_mean"][c],
+                               **({"baseline_accuracy": acc["baseline"][c]} if baseline is not None else {})}
+                           for c in names},
+        **{k: v for k, v in summary.items() if k != "error_mean"},
+    }
+    if baseline is not None:
+        result["baseline"] = {"path": str(baseline), "name": base.name, "clean_accuracy": base_clean}
+    if export_corrupted:
+        result["exported_to"] = str(export_corrupted)
+    plots.plot_corruption_bars(acc["model"], inputs.paths["corruptions"], clean["accuracy"],
+                               acc.get("baseline"), base_clean,
+                               title=f"{inputs.primary.name}: accuracy under corruption (severities "
+                                     f"{', '.join(map(str, severities))})")
+    msg = f"mean corruption error {summary['mean_corruption_error']:.4f}"
+    inputs.log(msg + (f", mCE {summary['mce']:.4f}" if summary.get("mce") is not None else ""))
+    return result, fns.get("baseline")
+
+
+def frontier(inputs, probs, clean, tta_names):
+    """The frontier track, apart from single-model numbers: each TTA view set alone and all
+    together, and the ensemble of every model given (two or more)."""
+    x_test, y_test, bins, loaded = inputs.x_test, inputs.y_test, inputs.bins, inputs.loaded
+    rows = [{"name": "single model", "passes_per_image": 1, **clean}]
     combos = [(n,) for n in tta_names] + ([tta_names] if len(tta_names) > 1 else [])
     for combo in combos:
         chosen = tta.tta_views(combo)
-        tta_probs = tta.predict_tta(predict, x_test, chosen)
-        frontier.append({"name": f"TTA {'+'.join(combo)}", "views": chosen, "passes_per_image": len(chosen),
-                         **calibration.calibration_metrics(tta_probs, y_test, bins)})
+        tta_probs = tta.predict_tta(inputs.predict, x_test, chosen)
+        rows.append({"name": f"TTA {'+'.join(combo)}", "views": chosen, "passes_per_image": len(chosen),
+                     **calibration.calibration_metrics(tta_probs, y_test, bins)})
     if len(loaded) > 1:
-        member_probs = [probs] + [p(x_test) for p in predictors[1:]]
-        frontier.append({"name": f"ensemble of {len(loaded)}", "members": [str(m.path) for m in loaded],
-                         "passes_per_image": len(loaded),
-                         "member_accuracies": [robustness.accuracy(p, y_test) for p in member_probs],
-                         **calibration.calibration_metrics(tta.ensemble(member_probs), y_test, bins)})
-    timings["frontier"] = time.time() - t
+        member_probs = [probs] + [p(x_test) for p in inputs.predictors[1:]]
+        rows.append({"name": f"ensemble of {len(loaded)}", "members": [str(m.path) for m in loaded],
+                     "passes_per_image": len(loaded),
+                     "member_accuracies": [robustness.accuracy(p, y_test) for p in member_probs],
+                     **calibration.calibration_metrics(tta.ensemble(member_probs), y_test, bins)})
+    return rows
 
-    t = time.time()
+
+def error_analysis(inputs, probs, gallery):
+    """Confusions, per-class accuracy and the `gallery` most confident mistakes, with their figures."""
+    from fmnist_keras import reporting
+
+    x_test, y_test, names = inputs.x_test, inputs.y_test, data.CLASS_NAMES
     predicted = probs.argmax(axis=1)
     matrix = errors.confusion_matrix(y_test, predicted, data.NUM_CLASSES)
-    reporting.plot_confusion(y_test, predicted, data.CLASS_NAMES, paths["confusion"])
+    reporting.plot_confusion(y_test, predicted, names, inputs.paths["confusion"])
     worst = errors.worst_mistakes(probs, y_test, gallery)
     top_idx, top_p = errors.top2(probs)
-    plots.plot_gallery(x_test, y_test, top_idx, top_p, worst, data.CLASS_NAMES, paths["gallery"])
-    error_result = {
+    plots.plot_gallery(x_test, y_test, top_idx, top_p, worst, names, inputs.paths["gallery"])
+    return {
         "confusion_matrix": matrix.tolist(),
-        "per_class_accuracy": dict(zip(data.CLASS_NAMES, errors.per_class_accuracy(matrix).tolist())),
-        "most_confused": errors.most_confused(matrix, data.CLASS_NAMES, 10),
-        "confused_pairs": errors.confused_pairs(matrix, data.CLASS_NAMES, 5),
-        "gallery": [{"index": int(i), "true": data.CLASS_NAMES[y_test[i]],
-                     "top2": [[data.CLASS_NAMES[c], float(p)] for c, p in zip(top_idx[i], top_p[i])]}
+        "per_class_accuracy": dict(zip(names, errors.per_class_accuracy(matrix).tolist())),
+        "most_confused": errors.most_confused(matrix, names, 10),
+        "confused_pairs": errors.confused_pairs(matrix, names, 5),
+        "gallery": [{"index": int(i), "true": names[y_test[i]],
+                     "top2": [[names[c], float(p)] for c, p in zip(top_idx[i], top_p[i])]}
                     for i in worst],
     }
-    timings["errors"] = time.time() - t
 
-    passes = sum(p.images for p in predictors) + (fns["baseline"].images if baseline is not None and names else 0)
+
+def assemble(inputs, parts, *, baseline_predictor, timings, start):
+    """The results dict (evaluation.json): the stages' `parts` (clean, calibration, corruptions,
+    frontier, errors), the machine, forward passes and times."""
+    predictors = inputs.predictors
+    passes = sum(p.images for p in predictors) + (baseline_predictor.images if baseline_predictor else 0)
+    primary = inputs.primary
     environment = machine.environment()
-    results = {
+    return {
         "model": {"name": primary.name, "path": str(primary.path), "run_dir": str(primary.run_dir or ""),
-                  "outputs_normalized": predict.normalized},
+                  "outputs_normalized": inputs.predict.normalized},
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "hardware": machine.summary(environment),
-        "test_images": int(len(x_test)),
-        "clean": clean,
-        "calibration": cal,
-        "corruptions": robustness_result,
-        "frontier": frontier,
-        "errors": error_result,
+        "test_images": int(len(inputs.x_test)),
+        **parts,
         "forward_images": int(passes),
-        "forward_images_per_second": round(sum(p.images for p in predictors) / max(sum(p.seconds for p in predictors), 1e-9), 1),
+        "forward_images_per_second": round(sum(p.images for p in predictors)
+                                           / max(sum(p.seconds for p in predictors), 1e-9), 1),
         "seconds": {k: round(v, 2) for k, v in timings.items()},
         "wall_seconds": round(time.time() - start, 2),
         "environment": environment,
     }
+
+
+def write_outputs(results, paths, *, corruptions_run, overwrite):
+    """Adds `outputs` (the files written) to `results`, then writes evaluation.json and report.html;
+    mode "x" unless `overwrite`, so a file that appeared meanwhile is not replaced."""
     figures = {k: paths[k] for k in ("corruptions", "reliability", "confusion", "gallery") if paths[k].exists()}
-    if not names:
-        figures.pop("corruptions", None)
+    if not corruptions_run:
+        figures.pop("corruptions", None)  # an earlier evaluation's figure, not this one's
     results["outputs"] = {k: str(p) for k, p in paths.items() if k in figures or k in ("json", "html")}
     mode = "w" if overwrite else "x"
     with open(paths["json"], mode) as f:
@@ -302,7 +317,6 @@ def run_evaluation(models, *, baseline=None, corruptions="all", severities=SEVER
         f.write("\n")
     with open(paths["html"], mode, encoding="utf-8") as f:
         f.write(render_html(results, figures))
-    return results
 
 
 def _plain(value):
@@ -316,7 +330,7 @@ def _plain(value):
 
 
 def summary(results):
-    """The few numbers a results ledger row carries, from a `run_evaluation` result."""
+    """The few numbers a ledger row carries, from `run_evaluation`'s results."""
     rob = results.get("corruptions") or {}
     cal = results["calibration"]
     best_tta = max((f for f in results["frontier"] if f["name"].startswith("TTA")),
