@@ -38,7 +38,7 @@ import numpy as np
 from fmnist_keras.batches import ArrayBatches
 from fmnist_keras.data import load_fashion_mnist
 from fmnist_keras.models import build_model, count_mult_adds, model_knobs
-from fmnist_keras.reporting import cpu_model
+from fmnist_keras import machine
 from fmnist_keras.training import runner
 from fmnist_keras.training.config import TrainConfig
 
@@ -132,7 +132,7 @@ def main(argv=None):
 
         devices += ", " + ", ".join(sorted({d.device_kind for d in jax.devices()}))
     print(f"model {args.model} (width {args.width}), batch {args.batch_size}, {args.precision}, "
-          f"augment {args.augment!r}, {macs / 1e6:,.1f}M multiply-adds per image; {devices}; CPU {cpu_model()}; "
+          f"augment {args.augment!r}, {macs / 1e6:,.1f}M multiply-adds per image; {devices}; CPU {machine.cpu_model()}; "
           f"median of {args.rounds} rounds of {args.steps} steps")
     print("| variant | images/s | vs plain | TFLOP/s | of peak |")
     print("|---|---|---|---|---|")

@@ -18,7 +18,6 @@ Usage:
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
 
@@ -27,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from fmnist_keras import machine  # noqa: E402
 from fmnist_keras.models import build_model, count_mult_adds, list_models  # noqa: E402
 
 # The report each model comes from (see SEEDS.md).
@@ -75,15 +75,9 @@ class Timer:
 
 
 def hardware():
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     import tensorflow as tf
-    return f"{name}, {cores} cores, TensorFlow {tf.__version__}, Keras {keras.__version__}, fp32"
+    return (f"{machine.cpu_model()}, {machine.usable_cores()} cores, TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}, fp32")
 
 
 def run(models, batch_size, steps, warmup):

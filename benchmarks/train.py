@@ -86,7 +86,7 @@ from fmnist_keras import pipeline  # noqa: E402
 from fmnist_keras.augment import AugmentStack, parse_augment  # noqa: E402
 from fmnist_keras.data import load_fashion_mnist  # noqa: E402
 from fmnist_keras.models import build_model, list_models, model_knobs  # noqa: E402
-from fmnist_keras.reporting import cpu_model  # noqa: E402
+from fmnist_keras import machine  # noqa: E402
 from fmnist_keras.training.config import TrainConfig  # noqa: E402
 from fmnist_keras.training.losses import make_loss  # noqa: E402
 from fmnist_keras.training.optimizers import make_optimizer  # noqa: E402
@@ -512,21 +512,16 @@ def pipeline_table(rows):
 
 
 def bf16_hardware():
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return "unknown"
-    have = [x for x in ("avx512_bf16", "amx_bf16") if x in flags]
+    have = [flag for flag in machine.cpu_flags() if flag in ("avx512_bf16", "amx_bf16")]
     return ", ".join(have) if have else "none (no avx512_bf16/amx_bf16 flag)"
 
 
 def header(load_start, load_end, seconds):
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = machine.usable_cores()
     gpus = tf.config.list_physical_devices("GPU")
     device = f", GPU: {', '.join(g.name for g in gpus)}" if gpus else ""
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
-    return (f"Measured {datetime.datetime.now().isoformat(sep=' ', timespec='minutes')} on {cpu_model()}, "
+    return (f"Measured {datetime.datetime.now().isoformat(sep=' ', timespec='minutes')} on {machine.cpu_model()}, "
             f"{cores} cores{device}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
             f"TF_ENABLE_ONEDNN_OPTS={onednn}; bf16 hardware: {bf16_hardware()}; "
             f"1-min load average {load_start:.2f} at start, {load_end:.2f} at end; "

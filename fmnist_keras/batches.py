@@ -26,6 +26,7 @@ depend on N. Keras then joins the parts into one global array.
 import keras
 import numpy as np
 
+from fmnist_keras import data
 from fmnist_keras.pipeline import check_images
 
 
@@ -112,7 +113,7 @@ class ArrayBatches(keras.utils.PyDataset):
         if self._device_gather is not None:
             images = self._device_gather(idx.astype(np.int32))
         else:
-            images = self.images[idx].astype(np.float32) * np.float32(1.0 / 255.0)
+            images = data.to_model_input(self.images[idx])
         if self.weighted:
             return images, self.labels[idx], weights
         return images, self.labels[idx]
@@ -130,6 +131,5 @@ def _device_gather(images):
         raise ValueError("on_device batches need one device (several devices shard each batch: use "
                          f"on_device=False). Received: {len(jax.devices())} devices")
     resident = jax.device_put(images)  # passed as an argument, not baked into the program as a constant
-    scale = np.float32(1.0 / 255.0)
-    gather = jax.jit(lambda pixels, indices: jnp.take(pixels, indices, axis=0).astype(jnp.float32) * scale)
+    gather = jax.jit(lambda pixels, indices: data.to_model_input(jnp.take(pixels, indices, axis=0)))
     return lambda indices: gather(resident, indices)

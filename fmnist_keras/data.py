@@ -42,6 +42,29 @@ NUM_CLASSES = len(CLASS_NAMES)
 PIXEL_MEAN = 0.2860
 PIXEL_STD = 0.3530
 
+# What a model takes: float32 pixels in [0, 1], made by `to_model_input` only.
+INPUT_SCALE = np.float32(1.0 / 255.0)
+
+
+def to_model_input(pixels):
+    """uint8 (or 0-255 float) pixels -> the float32 [0, 1] values every model takes.
+
+    The one statement of the scaling (docs/design.md, "Images and labels"):
+    training batches, evaluation, predict, export, the speedrun and the
+    gallery all call it, so a model sees bit-identical input on every path
+    (`x * float32(1/255)` and `x / 255.0` differ in the last bit for some
+    pixels). Shapes pass through unchanged; add the channel axis before or
+    after. Works on NumPy and JAX arrays and on TensorFlow tensors (in
+    `tf.data` maps and exported graphs), without importing TensorFlow for the others.
+    """
+    if not hasattr(pixels, "dtype"):
+        pixels = np.asarray(pixels)
+    if hasattr(pixels, "astype"):  # NumPy and JAX arrays
+        return pixels.astype(np.float32) * INPUT_SCALE
+    import tensorflow as tf
+
+    return tf.cast(pixels, tf.float32) * INPUT_SCALE
+
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 ENV_VAR = "FMNIST_DATA_DIR"
 

@@ -10,6 +10,8 @@ path (`fmnist_keras.batches`) on machines without it.
 
 import numpy as np
 
+from fmnist_keras import data
+
 
 def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -97,7 +99,7 @@ def make_dataset(x, y, batch_size, *, training, seed=0, batch_map=None, epochs=N
         ds = ds.batch(batch_size, drop_remainder=training)
 
     def gather(idx):
-        batch = tf.cast(tf.gather(images, idx), tf.float32) * (1.0 / 255.0)
+        batch = data.to_model_input(tf.gather(images, idx))
         return batch, tf.gather(labels, idx)
 
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_keras import data
 from fmnist_keras.photo import PhotoError, read_photo, to_fashion_mnist
 
 INVERT = ("auto", "yes", "no")
@@ -74,7 +75,7 @@ def load_predictor(path):
         height, width, channels = model.input_shape[1:]
         if channels != 1:
             raise ValueError(f"expected a 1-channel model. Received: input_shape={model.input_shape}")
-        return (lambda x: np.asarray(model(x[..., None].astype("float32") / 255.0, training=False))), (height, width)
+        return (lambda x: np.asarray(model(data.to_model_input(x[..., None]), training=False))), (height, width)
     raise ValueError("expected a .keras file, a run folder, a SavedModel (or export) folder or a .tflite "
                      f"file. Received: model={str(path)!r}")
 
@@ -123,7 +124,7 @@ def to_model_pixels(array, size=(28, 28), invert="auto"):
     if array.ndim == 3:
         channels = array.shape[-1]
         if channels in (2, 4):  # composite on black, the Fashion-MNIST background
-            array = array[..., :-1] * (array[..., -1:] / 255.0)
+            array = array[..., :-1] * (array[..., -1:] / 255.0)  # alpha weights: stays 0-255
             notes.append("dropped alpha")
         if channels in (3, 4):
             array = array[..., :3] @ _LUMA

@@ -1,10 +1,8 @@
-"""Run folders: JSON that is never overwritten, history, curves, environment."""
+"""Run folders: JSON that is never overwritten, history, curves (the machine: `machine.py`)."""
 
 import datetime
 import json
 import os
-import platform
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -55,84 +53,6 @@ def _plain(value):
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
     return value
-
-
-def environment():
-    """Host, device and library versions for results.json and the ledger."""
-    import keras
-
-    if keras.config.backend() == "jax":
-        import jax
-
-        devices = sorted({d.platform.upper() for d in jax.devices()})
-        gpu_names = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
-        versions = {"jax": jax.__version__}
-    else:
-        import tensorflow as tf
-
-        devices = [d.device_type for d in tf.config.list_physical_devices()]
-        gpu_names = [tf.config.experimental.get_device_details(d).get("device_name", "GPU")
-                     for d in tf.config.list_physical_devices("GPU")]
-        versions = {"tensorflow": tf.__version__}
-    gpus = [d for d in devices if d == "GPU"]
-    return {
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "device": "GPU" if gpus else "CPU",
-        "devices": devices,
-        "gpu_names": gpu_names,
-        **versions,
-        "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "git_commit": git_commit(),
-    }
-
-
-def cpu_model():
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return cpu
-
-
-# Instruction sets that change CPU training speed several-fold (bf16 is 12x
-# slower without avx512_bf16): worth a place beside every CPU timing.
-_NOTABLE_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
-
-
-def cpu_flags():
-    """The notable instruction-set flags this CPU reports (Linux; [] elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                return [flag for flag in _NOTABLE_FLAGS if flag in present]
-    except OSError:
-        pass
-    return []
-
-
-def git_commit():
-    """The checkout's short commit; `$FMNIST_GIT_COMMIT` where there is no `.git`
-    (a working tree copied to a GPU machine)."""
-    if os.environ.get("FMNIST_GIT_COMMIT"):
-        return os.environ["FMNIST_GIT_COMMIT"]
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def plot_curves(history, path, title=""):

@@ -50,10 +50,10 @@ def test_module_runs_end_to_end_and_records(tmp_path):
 def test_ledger_names_the_gpu_and_takes_a_commit_from_the_environment(monkeypatch):
     """A GPU machine gets a working-tree copy without `.git`: the commit comes from
     $FMNIST_GIT_COMMIT, and the hardware column names the accelerator."""
-    from fmnist_keras import ledger, reporting
+    from fmnist_keras import ledger, machine
 
     monkeypatch.setenv("FMNIST_GIT_COMMIT", "abc1234")
-    assert reporting.git_commit() == "abc1234"
+    assert machine.git_commit() == "abc1234"
     assert ledger.hardware({"device": "GPU", "gpu_names": ["NVIDIA H200"]}) == "GPU, 1x NVIDIA H200"
     assert ledger.hardware({"device": "GPU", "gpu_names": ["A", "A", "B"]}) == "GPU, 2x A, 1x B"
     assert ledger.hardware({"device": "GPU"}) == "GPU"  # rows recorded before the names were kept

@@ -105,12 +105,12 @@ def main(argv=None):
         fail(f"--images and --draws must be >= 1. Received: images={args.images}, draws={args.draws}")
     if Path(args.out).exists() and not args.force:
         fail(f"{args.out} already exists (pass --force to overwrite). Received: out={args.out!r}")
-    from fmnist_keras.data import CLASS_NAMES, load_fashion_mnist
+    from fmnist_keras.data import CLASS_NAMES, load_fashion_mnist, to_model_input
 
     (x, y), _ = load_fashion_mnist(args.data_dir)
     # A batch of 64 so that mixing ops find partners beyond the shown columns.
     batch = max(64, args.images)
-    images = x[:batch, :, :, None].astype("float32") / 255.0
+    images = to_model_input(x[:batch, :, :, None])
     labels = np.eye(len(CLASS_NAMES), dtype="float32")[y[:batch]]
     rows = augment_grid(images, labels, args.augment, args.draws, args.seed)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

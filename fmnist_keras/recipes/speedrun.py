@@ -41,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 import fmnist_keras
-from fmnist_keras import reporting
+from fmnist_keras import data, machine, reporting
 from fmnist_keras.recipes._cli import run_recipe
 from fmnist_keras.training.config import TrainConfig, setting, width_setting
 
@@ -103,7 +103,7 @@ def speedrun_once(config, verbose, splits=None):
     fit_start = time.time()
     trainer.fit(train, epochs=config.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
     train_seconds = time.time() - fit_start
-    test_images = x_test[..., None].astype("float32") / 255.0
+    test_images = data.to_model_input(x_test[..., None])
     single = classifier.predict(test_images, batch_size=1000, verbose=0)
     tta = predict_tta(classifier, test_images, config.tta) if config.tta != "none" else single
     return {
@@ -156,7 +156,7 @@ def run(config, verbose="auto"):
         # Wall time of the first seed, process start to its test number (the speedrun's clock).
         "first_seed_seconds": seeds[0]["seconds_since_start"],
         "run_dir": str(run_dir),
-        **reporting.environment(),
+        **machine.environment(),
     }
     if config.repeats == 1:
         results.pop("test_accuracy_std")

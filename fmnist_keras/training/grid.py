@@ -8,7 +8,7 @@ its own sub-folder of one run folder, and the table is written as
 import dataclasses
 from pathlib import Path
 
-from fmnist_keras import reporting
+from fmnist_keras import machine, reporting
 
 
 def pick_cells(spec, cells, groups=None):
@@ -99,7 +99,7 @@ def run_table(config, cells, recipe, verbose="auto"):
         "train_images_per_second": 0.0,
         "cells": rows,
         "run_dir": str(top),
-        **reporting.environment(),
+        **machine.environment(),
     }
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fmnist_keras import batches, data, pipeline, reporting
+from fmnist_keras import batches, data, machine, pipeline, reporting
 from fmnist_keras.models import build_model
 from fmnist_keras.training import distributed
 from fmnist_keras.training.callbacks import (
@@ -150,7 +150,7 @@ def _repeated_runs(config, recipe, verbose):
         "train_images_per_second": float(np.mean([r["train_images_per_second"] for r in runs])),
         "run_dir": str(top),
         "runs": [r["run_dir"] for r in runs],
-        **reporting.environment(),
+        **machine.environment(),
     }
     if parallel.is_primary:
         reporting.write_json(top / "results.json", summary)
@@ -274,7 +274,7 @@ def _single_run(config, recipe, verbose, resume=False):
         "processes": parallel.num_processes,
         "weights_sha256": digest,
         "run_dir": str(run_dir),
-        **reporting.environment(),
+        **machine.environment(),
     }
     if not parallel.is_primary:
         results["wall_seconds"] = round(time.time() - start, 2)
