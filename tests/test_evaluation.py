@@ -2,6 +2,9 @@
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -464,6 +467,23 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_runs, capsys, argv, message):
     assert main(argv + ["--out", "/nonexistent-should-not-be-created"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and err.startswith("error:")
+
+
+def test_python_m_fmnist_keras_evaluation_is_the_command_and_evaluate_its_alias(tiny_runs, capsys):
+    """The CLI is `python -m fmnist_keras.evaluation`; `fmnist_keras.evaluate` (kept for one release)
+    is the same command line under its old name."""
+    from fmnist_keras.evaluation.cli import main
+
+    env = {**os.environ, "COLUMNS": "100"}
+    new, old = (subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                               timeout=120, env=env) for module in ("fmnist_keras.evaluation", "fmnist_keras.evaluate"))
+    assert new.returncode == old.returncode == 0, new.stderr + old.stderr
+    assert new.stdout.startswith("usage: python -m fmnist_keras.evaluation ")
+    assert old.stdout.startswith("usage: python -m fmnist_keras.evaluate ")
+    assert new.stdout.split("\n\n", 1)[1] == old.stdout.split("\n\n", 1)[1]  # same description and options
+    assert main([str(tiny_runs[1]), "--tta", "crop", "--out", "/nonexistent-should-not-be-created"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "unknown TTA crop" in err and len(err.splitlines()) == 1
 
 
 def test_model_folders_follow_the_recipe_results(tmp_path):

@@ -159,14 +159,14 @@ def correlation(pixels, box, figure):
 
 @pytest.fixture(scope="module")
 def report(chromium, tmp_path_factory, fmnist):
-    """`python -m fmnist_keras.evaluate RUN` for a 1-epoch MLP on 2000 real images (200 test images, 2 corruptions).
+    """`python -m fmnist_keras.evaluation RUN` for a 1-epoch MLP on 2000 real images (200 test images, 2 corruptions).
 
     Returns the report's folder, its HTML, the four figures (grey, on white) and
     where a Chromium layout of the page puts each figure.
     """
     import keras
 
-    from fmnist_keras.evaluate import main
+    from fmnist_keras.evaluation.cli import main
     from fmnist_keras.models import build_model
 
     (x, y), _ = fmnist

@@ -3,8 +3,14 @@
 One module per job: `corruptions` (Fashion-MNIST-C style sets), `robustness`
 (CE, mCE, export), `calibration` (ECE, NLL, Brier, temperature), `tta`
 (test-time augmentation, ensembles), `errors` (confusions, mistakes),
-`plots`, `report` (self-contained HTML) and `suite` (`run_evaluation`, which
-the `python -m fmnist_keras.evaluate` CLI calls).
+`plots`, `page` (the self-contained HTML page, report.html), `loading`
+(models, predictor, validation split), `suite` (`run_evaluation`, its stages
+in order) and `cli` (`python -m fmnist_keras.evaluation`; the old
+`python -m fmnist_keras.evaluate` is kept for one release).
+
+Words: the *results* are what one evaluation measured (evaluation.json, the
+dict `run_evaluation` returns); the *page* renders them; a *ledger* row
+(`summary`) is the few numbers a recorded run keeps of them.
 """
 
 from fmnist_keras.evaluation.calibration import (
