@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from fmnist_keras.recipes import tune
-from fmnist_keras.tuning import FashionHyperModel, SearchSpace, best_classifier, best_values, make_tuner
+from fmnist_keras.keras_tuner_hypermodel import (
+    FashionHyperModel, SearchSpace, best_classifier, best_values, make_tuner)
 
 # A fast space: the MLP, one epoch, on a slice.
 TINY = dict(models=("mlp",), batch_sizes=(64, 128), epochs=(1, 1))
@@ -92,6 +93,14 @@ def test_bad_space_is_rejected(kwargs, message):
     with pytest.raises(ValueError) as info:
         SearchSpace(**kwargs)
     assert message in str(info.value)
+
+
+def test_the_old_module_name_is_an_alias_for_a_release():
+    from fmnist_keras import keras_tuner_hypermodel, tuning
+
+    for name in tuning.__all__:
+        assert getattr(tuning, name) is getattr(keras_tuner_hypermodel, name), name
+    assert set(keras_tuner_hypermodel.__all__) <= set(tuning.__all__)
 
 
 RECIPE_FLAGS = ["--model", "mlp", "--limit-train", "512", "--val-size", "256", "--tuner", "random",

@@ -77,7 +77,7 @@ class Config(TrainConfig):
         self.space()  # validates the ranges
 
     def space(self):
-        from fmnist_keras.tuning import SearchSpace
+        from fmnist_keras.keras_tuner_hypermodel import SearchSpace
 
         return SearchSpace(models=(self.model,), optimizers=(self.optimizer,), lr=(self.lr_min, self.lr_max),
                            weight_decay=(self.l2_min, self.l2_max), augments=(self.augment,),
@@ -101,7 +101,7 @@ def distributed_role():
 
 
 def _tuner(config, directory):
-    from fmnist_keras.tuning import FashionHyperModel, make_tuner
+    from fmnist_keras.keras_tuner_hypermodel import FashionHyperModel, make_tuner
 
     hypermodel = FashionHyperModel(config.space(), base=config)
     extra = {"factor": config.hyperband_factor} if config.tuner == "hyperband" else {}
@@ -123,7 +123,7 @@ def tune_and_train(config, verbose=None):
     """Searches, trains the best configuration, tests it; returns the results dict."""
     from fmnist_keras import reporting
     from fmnist_keras.training import runner
-    from fmnist_keras.tuning import best_values
+    from fmnist_keras.keras_tuner_hypermodel import best_values
 
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2  # trial tables + one line per epoch in logs
