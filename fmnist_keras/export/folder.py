@@ -89,7 +89,7 @@ def export_model(model_or_path, out_dir=None, formats=FORMATS, *, overwrite=Fals
         latency_runs: timed batch-1 calls per format.
 
     Returns:
-        The report dict (also written to `out_dir/export_report.json`).
+        The dict written to `out_dir/export_report.json`: artifacts, machine and verification.
     """
     formats = parse_formats(formats)
     if isinstance(calibration_images, bool) or not isinstance(calibration_images, int) or calibration_images < 1:
@@ -146,7 +146,7 @@ def _class_names():
 
 
 def export_summary(report):
-    """The few numbers of a report that go into a run's results.json."""
+    """The few numbers of an export_report.json that go into a run's results.json."""
     return {"out_dir": report["out_dir"],
             "formats": {fmt: {k: row[k] for k in ("accuracy", "agreement", "size_bytes", "latency_ms", "passed")}
                         for fmt, row in report.get("formats", {}).items()}}
