@@ -23,10 +23,10 @@ def _np(x):
 
 def test_draws_cover_every_op_and_depth_and_vary_per_image():
     seed = keras.random.SeedGenerator(0)
-    draw_fn = tf.function(lambda: sample_augmix(4, seed))  # repeated calls of one trace
+    draw_fn = tf.function(lambda: sample_augmix((4, 28, 28, 1), seed))  # repeated calls of one trace
     ops_seen, depths, weights, skips = set(), set(), [], []
     for _ in range(200):
-        d = {k: _np(v) for k, v in draw_fn().items()}
+        d = {k: _np(v) for k, v in draw_fn().items() if k not in ("on", "views")}
         ops_seen |= set(d["op_ids"].ravel())
         depths |= set(d["depth"].ravel())
         weights.append(d["weights"][0])
@@ -66,27 +66,27 @@ def _hand_draw(batch, op, level, sign=1.0, weights=(1.0, 0.0, 0.0), skip=1.0, de
     return {"op_ids": full(AUGMIX_OPS.index(op), "int32"), "level": full(level), "sign": full(sign),
             "depth": ops.convert_to_tensor(np.full((1, 3, batch), depth, "int32")),
             "weights": ops.convert_to_tensor(np.tile(np.array(weights, "float32"), (1, batch, 1))),
-            "skip": ops.convert_to_tensor(np.full((1, batch), skip, "float32"))}
+            "skip": ops.convert_to_tensor(np.full((1, batch), skip, "float32")), "views": 1}
 
 
 def test_apply_exact_for_hand_built_draws(real_batch):
     images = real_batch[0][:4]
     # translate_x moves level * (1/3) * 28 pixels: this level gives exactly 3.
     level = 3 / 28 * 3
-    out = _np(apply_augmix(images, _hand_draw(4, "translate_x", level)))[0]
+    out = _np(apply_augmix(images, None, _hand_draw(4, "translate_x", level))[0])
     expected = np.zeros_like(images)
     expected[:, :, 3:] = images[:, :, :-3]
     np.testing.assert_allclose(out, expected, atol=1e-5)
     # Level 0 solarizes at threshold 256: nothing, at any depth and mixing weight.
-    out = _np(apply_augmix(images, _hand_draw(4, "solarize", 0.0, depth=2, skip=0.5)))[0]
+    out = _np(apply_augmix(images, None, _hand_draw(4, "solarize", 0.0, depth=2, skip=0.5))[0])
     np.testing.assert_allclose(out, images, atol=1e-6)
     # Depth 2 of a whole-pixel translation moves twice as far.
-    out = _np(apply_augmix(images, _hand_draw(4, "translate_y", 1 / 28 * 3, depth=2)))[0]
+    out = _np(apply_augmix(images, None, _hand_draw(4, "translate_y", 1 / 28 * 3, depth=2))[0])
     expected = np.zeros_like(images)
     expected[:, 2:] = images[:, :-2]
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    out = _np(apply_augmix(images, _hand_draw(4, "autocontrast", 0.1, skip=0.25,
-                                              weights=(0.5, 0.5, 0.0))))[0]
+    out = _np(apply_augmix(images, None, _hand_draw(4, "autocontrast", 0.1, skip=0.25,
+                                                    weights=(0.5, 0.5, 0.0)))[0])
     np.testing.assert_allclose(out, 0.75 * images + 0.25 * _np(_pixel.autocontrast(images)), atol=1e-6)
 
 

@@ -1,20 +1,24 @@
-"""The op contract, checked for every registered op: shape, range, seeds, per-image draws."""
+"""The op contract, checked for every registered op: the exported sample/apply halves and their
+signatures, prob, shape, range, seeds, per-image draws."""
+
+import inspect
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import fmnist_keras.augment as augment
 from fmnist_keras.augment import OPS, AugmentStack
 
 # Parameters under which each op must be the identity.
 IDENTITY = {
     "flip": dict(prob=0.0), "pad_crop": dict(pad=0), "translate": dict(max_fraction=0.0),
-    "rotate": dict(prob=0.0), "erasing": dict(prob=0.0), "cutout": dict(prob=0.0),
+    "rotate": dict(prob=0.0), "random_erasing": dict(prob=0.0), "cutout": dict(prob=0.0),
     "mixup": dict(prob=0.0), "cutmix": dict(prob=0.0), "randaugment": dict(num_ops=0),
 }
 # Parameters that make every image change (for the per-image-draw checks).
-ALWAYS = {"erasing": dict(prob=1.0), "flip": dict(prob=0.5), "ricap": dict(per_image=True)}
+ALWAYS = {"random_erasing": dict(prob=1.0), "flip": dict(prob=0.5), "ricap": dict(per_image=True)}
 MIXING = ("mixup", "cutmix", "ricap")
 
 
@@ -79,3 +83,64 @@ def test_per_image_draws_in_tf_function_xla_and_tf_data(name, real_batch):
     batches = list(ds)
     assert distinct(batches[0]) >= minimum
     assert not np.array_equal(rows(batches[0]), rows(batches[1]))
+
+
+def _names(fn):
+    return list(inspect.signature(fn).parameters)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_exports_its_sample_and_apply_halves_with_one_signature(name):
+    """`op(images, labels, seed, **p)`, `sample_op(shape, seed, **p)`, `apply_op(images, labels, draw)`:
+    the same names in the package, the same parameters and defaults, and every op takes `prob`."""
+    entry = OPS[name]
+    for prefix, fn in (("", entry.op), ("sample_", entry.sample), ("apply_", entry.apply)):
+        assert fn.__name__ == f"{prefix}{name}"  # registry names are the function names
+        assert getattr(augment, f"{prefix}{name}") is fn and f"{prefix}{name}" in augment.__all__
+    assert _names(entry.op)[:3] == ["images", "labels", "seed"]
+    assert _names(entry.apply) == ["images", "labels", "draw"]
+    sample = inspect.signature(entry.sample).parameters
+    assert list(sample)[:2] == ["shape", "seed"]
+    positional = {k: p.default for k, p in sample.items() if p.kind != p.KEYWORD_ONLY}
+    assert dict(list(positional.items())[2:]) == entry.params  # same parameters, same defaults
+    assert "prob" in entry.params
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_is_its_sample_then_its_apply(name, real_batch):
+    images, labels = real_batch[0][:32], real_batch[1][:32]
+    params = ALWAYS.get(name, {})
+    out = OPS[name](images, labels, keras.random.SeedGenerator(3), **params)
+    draw = OPS[name].sample(keras.ops.shape(images), keras.random.SeedGenerator(3), **params)
+    halves = OPS[name].apply(images, labels, draw)
+    for a, b in zip(out, halves):
+        np.testing.assert_array_equal(_np(a), _np(b))
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_prob_zero_is_the_identity_and_prob_one_the_default_draw(name, real_batch):
+    images, labels = real_batch[0][:32], real_batch[1][:32]
+    out, out_labels = OPS[name](images, labels, keras.random.SeedGenerator(0), prob=0.0)
+    np.testing.assert_array_equal(_np(out), images)
+    np.testing.assert_array_equal(_np(out_labels), labels)
+    if OPS[name].params["prob"] == 1.0:  # flip and random_erasing default to 0.5: see test_augment_reference
+        seeds = keras.random.SeedGenerator(4), keras.random.SeedGenerator(4)
+        for _ in range(2):  # the second call checks that prob=1 drew no extra coin
+            explicit = OPS[name](images, labels, seeds[0], prob=1.0)
+            default = OPS[name](images, labels, seeds[1])
+            for a, b in zip(explicit, default):
+                np.testing.assert_array_equal(_np(a), _np(b))
+
+
+@pytest.mark.parametrize("name", ["pad_crop", "translate", "ricap", "augmix", "autoaugment", "randaugment"])
+def test_new_prob_skips_images_and_keeps_the_draws_of_the_rest(name, real_batch):
+    """The ops that took no `prob` before draw their coin last: each image is either exactly the
+    input (skipped) or exactly what `prob=1` makes of it, and about half are skipped."""
+    images, labels = real_batch
+    params = {"translate": dict(max_fraction=0.3), "ricap": dict(per_image=True)}.get(name, {})
+    half = _np(OPS[name](images, labels, keras.random.SeedGenerator(1), prob=0.5, **params)[0])
+    full = _np(OPS[name](images, labels, keras.random.SeedGenerator(1), **params)[0])
+    skipped = np.all(half == images, axis=(1, 2, 3))
+    assert np.all(skipped | np.all(half == full, axis=(1, 2, 3)))
+    changed = ~np.all(full == images, axis=(1, 2, 3))  # images that prob=1 changes
+    assert 0.35 < skipped[changed].mean() < 0.65

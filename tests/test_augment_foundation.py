@@ -7,8 +7,8 @@ import tensorflow as tf
 from keras import ops
 
 from fmnist_keras.augment import (
-    AugmentStack, apply_erasing, apply_ricap, parse_augment, random_erasing, ricap,
-    sample_erasing_boxes, sample_ricap)
+    AugmentStack, apply_random_erasing, apply_ricap, parse_augment, random_erasing, ricap,
+    sample_random_erasing, sample_ricap)
 
 
 def _np(x):
@@ -20,7 +20,8 @@ def test_erasing_statistics_follow_the_paper(real_batch):
     seed = keras.random.SeedGenerator(0)
     heights, widths = [], []
     for _ in range(10):
-        boxes = {k: _np(v) for k, v in sample_erasing_boxes((256, 28, 28), seed, prob=0.5).items()}
+        draw = sample_random_erasing((256, 28, 28, 1), seed, prob=0.5, fill="constant")  # no noise drawn
+        boxes = {k: _np(draw[k]) for k in ("top", "left", "height", "width")}
         heights.append(boxes["height"])
         widths.append(boxes["width"])
         assert np.all(boxes["top"] + boxes["height"] <= 28) and np.all(boxes["left"] + boxes["width"] <= 28)
@@ -41,7 +42,7 @@ def test_erasing_exact_pixels_for_a_hand_built_box(real_batch):
     images = real_batch[0][:2]
     boxes = {k: ops.convert_to_tensor(np.array(v, "int32")) for k, v in
              dict(top=[3, 0], left=[5, 0], height=[4, 0], width=[2, 0]).items()}
-    out = _np(apply_erasing(images, boxes, fill="constant", fill_value=0.5))
+    out = _np(apply_random_erasing(images, None, {**boxes, "fill": "constant", "fill_value": 0.5})[0])
     expected = images.copy()
     expected[0, 3:7, 5:7, :] = 0.5
     np.testing.assert_array_equal(out, expected)
@@ -143,7 +144,7 @@ def test_ricap_exact_patch_for_a_hand_built_draw(real_batch):
 
 def test_ricap_boundary_follows_beta(real_batch):
     seed = keras.random.SeedGenerator(0)
-    fractions = np.concatenate([_np(sample_ricap((8, 28, 28), seed, beta=0.1)["boundary"]) / 28
+    fractions = np.concatenate([_np(sample_ricap((8, 28, 28, 1), seed, beta=0.1, per_image=False)["boundary"]) / 28
                                 for _ in range(400)])
     # Beta(0.1, 0.1) is U-shaped: most boundaries sit near the edges, mean 0.5.
     assert fractions.mean() == pytest.approx(0.5, abs=0.05)
@@ -160,7 +161,7 @@ def test_stack_compiles_with_xla(real_batch):
 
 def test_parser_errors_name_what_exists():
     assert parse_augment("erasing(prob=0.25, fill='mean'),ricap") == [
-        ("erasing", {"prob": 0.25, "fill": "mean"}), ("ricap", {})]
+        ("random_erasing", {"prob": 0.25, "fill": "mean"}), ("ricap", {})]
     assert parse_augment("") == [] and parse_augment("none") == []
     with pytest.raises(ValueError, match="unknown augmentation 'erasin'; available: .*erasing"):
         parse_augment("erasin")

@@ -9,9 +9,9 @@ from fmnist_keras.augment import (
     OPS, AugmentStack, cutout, flip, pad_crop, parse_augment, random_erasing, rotate, translate)
 from fmnist_keras.augment import geometric
 from fmnist_keras.augment._boxes import shift
-from fmnist_keras.augment.cutout import sample_cutout_boxes
-from fmnist_keras.augment.erasing import sample_erasing_box_sets
-from fmnist_keras.augment.geometric import apply_flips, sample_flips, sample_offsets
+from fmnist_keras.augment.cutout import sample_cutout
+from fmnist_keras.augment.erasing import sample_random_erasing
+from fmnist_keras.augment.geometric import apply_flip, sample_flip, sample_offsets
 
 
 def _np(x):
@@ -26,18 +26,18 @@ def test_flip_exact_and_per_image_rate(real_batch):
     images = real_batch[0][:3]
     flips = {"horizontal": ops.convert_to_tensor([True, False, True]),
              "vertical": ops.convert_to_tensor([False, False, True])}
-    out = _np(apply_flips(images, flips))
+    out = _np(apply_flip(images, None, flips)[0])
     np.testing.assert_array_equal(out[0], images[0, :, ::-1])
     np.testing.assert_array_equal(out[1], images[1])
     np.testing.assert_array_equal(out[2], images[2, ::-1, ::-1])
     seed = keras.random.SeedGenerator(0)
-    draws = [{k: _np(v) for k, v in sample_flips(256, seed, prob=0.3, vertical=True).items()}
+    draws = [{k: _np(v) for k, v in sample_flip((256, 28, 28, 1), seed, prob=0.3, vertical=True).items()}
              for _ in range(8)]
     h = np.concatenate([d["horizontal"] for d in draws])
     v = np.concatenate([d["vertical"] for d in draws])
     assert abs(h.mean() - 0.3) < 0.04 and abs(v.mean() - 0.3) < 0.04  # 2048 draws, ~4 sigma
     assert abs(np.mean(h & v) - 0.09) < 0.03  # independent axes
-    assert not _np(sample_flips(256, seed)["vertical"]).any()  # vertical off by default
+    assert sample_flip((256, 28, 28, 1), seed)["vertical"] is None  # vertical off by default (and skipped)
 
 
 def test_pad_crop_equals_numpy_pad_then_crop(real_batch):
@@ -84,8 +84,9 @@ def test_rotate_quarter_turn_is_exact_and_angles_vary(real_batch):
 
 
 def test_cutout_exact_box_and_clipping():
-    shape = (4000, 28, 28)
-    boxes = {k: _np(v) for k, v in sample_cutout_boxes(shape, keras.random.SeedGenerator(0), 0.5).items()}
+    shape = (4000, 28, 28, 1)
+    draw = sample_cutout(shape, keras.random.SeedGenerator(0), 0.5)
+    boxes = {k: _np(draw[k]) for k in ("top", "left", "height", "width")}
     assert np.all(boxes["height"] <= 14) and np.all(boxes["width"] <= 14)
     assert np.all(boxes["top"] + boxes["height"] <= 28) and np.all(boxes["left"] + boxes["width"] <= 28)
     full = (boxes["height"] == 14) & (boxes["width"] == 14)
@@ -99,8 +100,9 @@ def test_cutout_exact_box_and_clipping():
 
 
 def test_erasing_max_count_draws_one_to_max_boxes(real_batch):
-    sets = {k: _np(v) for k, v in sample_erasing_box_sets(
-        (2000, 28, 28), keras.random.SeedGenerator(3), prob=1.0, max_count=3).items()}
+    draw = sample_random_erasing((2000, 28, 28, 1), keras.random.SeedGenerator(3), prob=1.0, fill="constant",
+                                 max_count=3)
+    sets = {k: _np(draw[k]) for k in ("top", "left", "height", "width")}
     used = (sets["height"] > 0).sum(axis=0)  # boxes per image
     assert set(used) <= {1, 2, 3} and np.all(np.bincount(used)[1:] / 2000 > 0.25)
     areas = (sets["height"] * sets["width"]).astype(float)

@@ -33,9 +33,10 @@ def test_mixup_labels_match_pixels(per_image):
 
 def test_mixup_weights_follow_beta_and_prob():
     seed = keras.random.SeedGenerator(0)
-    w = np.concatenate([_np(sample_mixup(512, seed, alpha=1.0)["weight"]) for _ in range(4)])
+    w = np.concatenate([_np(sample_mixup((512, 28, 28, 1), seed, alpha=1.0)["weight"]) for _ in range(4)])
     assert w.mean() == pytest.approx(0.5, abs=0.03) and w.std() == pytest.approx(12 ** -0.5, abs=0.03)
-    w = np.concatenate([_np(sample_mixup(512, seed, alpha=0.2, prob=0.4)["weight"]) for _ in range(4)])
+    w = np.concatenate([_np(sample_mixup((512, 28, 28, 1), seed, alpha=0.2, prob=0.4)["weight"])
+                        for _ in range(4)])
     assert np.mean(w == 0) == pytest.approx(0.6, abs=0.05)  # off images keep weight 0
     assert np.mean((w > 0) & ((w < 0.1) | (w > 0.9))) > 0.2  # Beta(0.2): mostly near the ends
 
@@ -67,7 +68,7 @@ def test_cutmix_exact_for_a_hand_built_box():
 def test_cutmix_box_area_follows_lambda():
     """Before clipping the box covers 1 - lam; clipping only makes it smaller."""
     seed = keras.random.SeedGenerator(0)
-    draw = {k: _np(v) for k, v in sample_cutmix((4000, 28, 28), seed).items()}
+    draw = {k: _np(v) for k, v in sample_cutmix((4000, 28, 28, 1), seed).items()}
     area = draw["height"] * draw["width"] / 784
     assert 0.2 < area.mean() < 0.5  # E[1 - lam] = 0.5 unclipped, less after clipping
     assert area.max() <= 1.0 and np.mean(area == 0) < 0.05

@@ -17,8 +17,8 @@ def _np(x):
 
 def test_autoaugment_sub_policy_per_image_and_step_probabilities():
     seed = keras.random.SeedGenerator(0)
-    draw_fn = tf.function(lambda: sample_autoaugment(512, seed))
-    draws = [{k: _np(v) for k, v in draw_fn().items()} for _ in range(4)]
+    draw_fn = tf.function(lambda: sample_autoaugment((512, 28, 28, 1), seed))
+    draws = [{k: _np(v) for k, v in draw_fn().items() if k != "on"} for _ in range(4)]
     sub = np.concatenate([d["sub_policy"] for d in draws])
     op_ids = np.concatenate([d["op_ids"] for d in draws], axis=1)
     assert set(sub) == set(range(25))  # every sub-policy occurs, chosen per image
@@ -35,7 +35,9 @@ def test_autoaugment_sub_policy_per_image_and_step_probabilities():
 
 def test_randaugment_ops_per_image_at_fixed_magnitude():
     seed = keras.random.SeedGenerator(1)
-    draw = {k: _np(v) for k, v in sample_randaugment(256, seed, num_ops=2, magnitude=5).items()}
+    draw = sample_randaugment((256, 28, 28, 1), seed, num_ops=2, magnitude=5)
+    assert draw.pop("on") is None  # prob=1: no coin drawn
+    draw = {k: _np(v) for k, v in draw.items()}
     assert draw["op_ids"].shape == (2, 256)
     names = {POLICY_OPS[i] for i in draw["op_ids"].ravel()}
     assert names == set(RANDAUGMENT_OPS)  # all 14 ops occur among 512 draws

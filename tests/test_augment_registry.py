@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from fmnist_keras import pipeline
-from fmnist_keras.augment import OPS, AugmentLayer, AugmentStack, parse_augment
+from fmnist_keras.augment import ALIASES, OPS, AugmentLayer, AugmentStack, format_augment, parse_augment
 from fmnist_keras.training.trainer import AugmentingTrainer
 
 
@@ -16,12 +16,12 @@ def _np(x):
 
 def test_parser_knows_every_op():
     assert parse_augment("flip,pad_crop,erasing(prob=0.5),ricap(beta=0.3)") == [
-        ("flip", {}), ("pad_crop", {}), ("erasing", {"prob": 0.5}), ("ricap", {"beta": 0.3})]
+        ("flip", {}), ("pad_crop", {}), ("random_erasing", {"prob": 0.5}), ("ricap", {"beta": 0.3})]
     stack = parse_augment("translate(max_fraction=0.1),rotate,cutout(size=0.25),mixup(alpha=0.2),"
                           "cutmix,augmix(severity=2),autoaugment,randaugment(num_ops=1, magnitude=5)")
     assert [name for name, _ in stack] == [
         "translate", "rotate", "cutout", "mixup", "cutmix", "augmix", "autoaugment", "randaugment"]
-    assert {"flip", "pad_crop", "translate", "rotate", "erasing", "cutout", "mixup", "cutmix",
+    assert {"flip", "pad_crop", "translate", "rotate", "random_erasing", "cutout", "mixup", "cutmix",
             "ricap", "augmix", "autoaugment", "randaugment"} <= set(OPS)
     with pytest.raises(ValueError, match="unknown augmentation 'cutot'; available: .*cutout"):
         parse_augment("cutot")
@@ -50,6 +50,44 @@ def test_augment_layer_trains_only_and_round_trips(real_batch, tmp_path):
         AugmentLayer("mixup")
     with pytest.raises(ValueError, match="unknown parameter"):
         AugmentLayer("flip", probability=0.5)
+
+
+def test_names_are_function_names_and_old_spellings_parse_to_them():
+    assert parse_augment("erasing(prob=0.5),random_erasing") == [
+        ("random_erasing", {"prob": 0.5}), ("random_erasing", {})]
+    assert format_augment(parse_augment("erasing(prob=0.5),ricap")) == "random_erasing(prob=0.5),ricap"
+    assert ALIASES == {"erasing": "random_erasing"}
+    # A config written before the rename (a saved stack or layer) still loads.
+    assert AugmentStack.from_config({"augment": "erasing(prob=0.5)", "seed": 0}).augment == \
+        "random_erasing(prob=0.5)"
+    assert AugmentLayer.from_config({"op": "erasing", "seed": 0, "params": {"prob": 0.5}}).op == "random_erasing"
+    with pytest.raises(ValueError, match="unknown augmentation 'erasin'.*aliases: erasing = random_erasing"):
+        parse_augment("erasin")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: AugmentLayer("flip,erasing"), "AugmentLayer runs one op; 'flip,erasing' is a stack of 2"),
+    (lambda: AugmentLayer("zoom"), "unknown augmentation 'zoom'; available: augmix"),
+    (lambda: AugmentLayer("flip", prob=1.5), r"bad value for 'flip': prob must be in \[0, 1\]"),
+    (lambda: AugmentLayer("erasing(fill='blue')"), "fill must be one of"),
+    (lambda: AugmentLayer("erasing(prob=0.5)", prob=0.3), "prob given both in op="),
+    (lambda: AugmentLayer("augmix(views=3)"), "changes labels or the batch size"),
+    (lambda: AugmentStack("flip,pad_crop(pad=-1)"), "bad value for 'pad_crop': pad must be an integer >= 0"),
+    (lambda: AugmentStack("mixup(alpha=0)"), r"alpha must be > 0. Received: alpha=0 \(in augment="),
+    (lambda: AugmentStack("randaugment(num_ops=2.5)"), r"num_ops must be an integer in \[0, 8\]"),
+    (lambda: AugmentStack("rotate(max_degrees='big')"), "bad value for 'rotate'"),
+])
+def test_a_stack_that_cannot_run_fails_when_it_is_built(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_augment_layer_takes_one_op_written_as_in_a_stack(real_batch):
+    images = real_batch[0][:16]
+    written = AugmentLayer("erasing(prob=1.0)", seed=3)
+    keyword = AugmentLayer("random_erasing", seed=3, prob=1.0)
+    assert (written.op, written.params) == (keyword.op, keyword.params) == ("random_erasing", {"prob": 1.0})
+    np.testing.assert_array_equal(_np(written(images, training=True)), _np(keyword(images, training=True)))
 
 
 def _stats(images, labels, clean):

@@ -31,6 +31,7 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment._bank import apply_op_bank, op_values
+from fmnist_keras.augment._prob import check_int, check_prob, coin
 from fmnist_keras.augment._random import beta_sample, dirichlet_sample
 
 AUGMIX_OPS = ("autocontrast", "equalize", "posterize", "solarize", "rotate", "shear_x", "shear_y",
@@ -47,16 +48,28 @@ AUGMIX_TABLE = {
 }
 
 
-def sample_augmix(batch, seed, mixes=1, chains=3, max_depth=3, severity=3, alpha=1.0,
-                  num_ops=len(AUGMIX_OPS)):
-    """The "draw" half, for `mixes` independent AugMix copies of a batch.
+def check_augmix(severity, chains, max_depth, alpha, views, prob):
+    for name, value, high in (("severity", severity, 10), ("chains", chains, 16),
+                              ("max_depth", max_depth, 16), ("views", views, 8)):
+        check_int(name, value, 1, high)
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0. Received: alpha={alpha!r}")
+    check_prob(prob)
+
+
+def sample_augmix(shape, seed, severity=3, chains=3, max_depth=3, alpha=1.0, views=1, prob=1.0):
+    """Draws the chains of the AugMix copies of a batch (one copy, or `views - 1`).
 
     Returns:
         A dict: `op_ids` int32, `level` and `sign` float, all of shape
         `(mixes, max_depth, chains, B)`; `depth` int32 `(mixes, chains, B)`
         in `[1, max_depth]`; `weights` `(mixes, B, chains)` (rows sum to 1);
-        `skip` `(mixes, B)`, the weight of the mixture against the original.
+        `skip` `(mixes, B)`, the weight of the mixture against the original;
+        `on` bool `(mixes, B)` (False: that copy is the clean image), or None
+        at `prob=1`; and `views`.
     """
+    check_augmix(severity, chains, max_depth, alpha, views, prob)
+    mixes, batch, num_ops = (1 if views == 1 else views - 1), shape[0], len(AUGMIX_OPS)
     steps = (mixes, max_depth, chains, batch)
     u = keras.random.uniform((3,) + steps, seed=seed)
     op_ids = ops.minimum(ops.cast(ops.floor(u[0] * num_ops), "int32"), num_ops - 1)
@@ -67,32 +80,46 @@ def sample_augmix(batch, seed, mixes=1, chains=3, max_depth=3, severity=3, alpha
     weights = dirichlet_sample((mixes, batch), alpha, chains, seed)
     skip = beta_sample((mixes, batch), alpha, alpha, seed)
     return {"op_ids": op_ids, "level": level, "sign": sign, "depth": depth, "weights": weights,
-            "skip": skip}
+            "skip": skip, "on": coin((mixes, batch), seed, prob), "views": views}
 
 
-def apply_augmix(images, draw, names=AUGMIX_OPS, table=None):
-    """The "apply" half: `(mixes, B, H, W, C)` AugMix copies of `images`."""
-    table = AUGMIX_TABLE if table is None else table
+def apply_augmix(images, labels, draw):
+    """Runs the drawn chains and mixes them with the originals.
+
+    With `draw["views"] == 1` the AugMix images; with n >= 2 the clean images
+    and the n - 1 copies interleaved along the batch (labels repeated).
+    """
+    copies = _augmix_copies(images, draw)
+    if draw["views"] == 1:
+        return copies[0], labels
+    return interleave_views(images, copies), ops.repeat(labels, draw["views"], axis=0)
+
+
+def _augmix_copies(images, draw):
+    """`(mixes, B, H, W, C)` AugMix copies of `images`."""
     shape = ops.shape(images)
     mixes, max_depth, chains = draw["op_ids"].shape[:3]
-    copies = mixes * chains
-    x = ops.tile(images, (copies, 1, 1, 1))  # rows ordered (mix, chain, image)
+    x = ops.tile(images, (mixes * chains, 1, 1, 1))  # rows ordered (mix, chain, image)
     depth = ops.reshape(draw["depth"], (-1,))
     for step in range(max_depth):
         ids = ops.reshape(draw["op_ids"][:, step], (-1,))
-        values = op_values(names, table, ids, ops.reshape(draw["level"][:, step], (-1,)),
+        values = op_values(AUGMIX_OPS, AUGMIX_TABLE, ids, ops.reshape(draw["level"][:, step], (-1,)),
                            ops.reshape(draw["sign"][:, step], (-1,)))
         # Step 0 sees copies of the originals: histogram ops run once per image.
-        stepped = apply_op_bank(x, names, ids, values, originals=images if step == 0 else None)
+        stepped = apply_op_bank(x, AUGMIX_OPS, ids, values, originals=images if step == 0 else None)
         x = ops.where((step < depth)[:, None, None, None], stepped, x)
     x = ops.reshape(x, (mixes, chains, shape[0], shape[1], shape[2], shape[3]))
     weights = ops.cast(ops.transpose(draw["weights"], (0, 2, 1)), images.dtype)  # (mixes, chains, B)
     mixed = ops.sum(weights[..., None, None, None] * x, axis=1)
     skip = ops.cast(draw["skip"], images.dtype)[..., None, None, None]
-    return ops.clip((1.0 - skip) * images[None] + skip * mixed, 0.0, 1.0)
+    out = ops.clip((1.0 - skip) * images[None] + skip * mixed, 0.0, 1.0)
+    on = draw.get("on")
+    if on is None:
+        return out
+    return ops.where(on[..., None, None, None], out, images[None])
 
 
-def augmix(images, labels, seed, severity=3, chains=3, max_depth=3, alpha=1.0, views=1):
+def augmix(images, labels, seed, severity=3, chains=3, max_depth=3, alpha=1.0, views=1, prob=1.0):
     """AugMix with per-image ops, depths and mixing weights.
 
     Args:
@@ -106,22 +133,14 @@ def augmix(images, labels, seed, severity=3, chains=3, max_depth=3, alpha=1.0, v
         views: 1 returns the AugMix images; n >= 2 returns the clean image
             and n - 1 independent AugMix copies interleaved along the batch
             (`(n * B, H, W, C)`, labels repeated), for the JSD loss.
+        prob: probability that an AugMix copy of an image is made at all
+            (otherwise the copy is the clean image).
 
     Returns:
         `(images, labels)`.
     """
-    for name, value, low, high in (("severity", severity, 1, 10), ("chains", chains, 1, 16),
-                                   ("max_depth", max_depth, 1, 16), ("views", views, 1, 8)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{name} must be an integer in [{low}, {high}]. Received: {name}={value!r}")
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0. Received: alpha={alpha!r}")
-    mixes = 1 if views == 1 else views - 1
-    draw = sample_augmix(ops.shape(images)[0], seed, mixes, chains, max_depth, severity, alpha)
-    out = apply_augmix(images, draw)
-    if views == 1:
-        return out[0], labels
-    return interleave_views(images, out), ops.repeat(labels, views, axis=0)
+    draw = sample_augmix(ops.shape(images), seed, severity, chains, max_depth, alpha, views, prob)
+    return apply_augmix(images, labels, draw)
 
 
 def interleave_views(images, copies):

@@ -11,10 +11,19 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment._boxes import box_mask
+from fmnist_keras.augment._prob import check_prob
 
 
-def sample_cutout_boxes(shape, seed, size=0.5, prob=1.0):
-    """The "draw" half: clipped boxes `{"top", "left", "height", "width"}` int32 `(B,)`."""
+def check_cutout(size, prob, fill_value):
+    if not 0.0 < size <= 1.0:
+        raise ValueError(f"size must be in (0, 1]. Received: size={size!r}")
+    check_prob(prob)
+
+
+def sample_cutout(shape, seed, size=0.5, prob=1.0, fill_value=0.0):
+    """Clipped boxes `{"top", "left", "height", "width"}` int32 `(B,)` (empty where
+    `prob` skips the image), and the `fill_value` that `apply_cutout` paints."""
+    check_cutout(size, prob, fill_value)
     batch, height, width = shape[0], shape[1], shape[2]
     box_h = ops.cast(ops.round(ops.cast(height, "float32") * size), "int32")
     box_w = ops.cast(ops.round(ops.cast(width, "float32") * size), "int32")
@@ -26,8 +35,16 @@ def sample_cutout_boxes(shape, seed, size=0.5, prob=1.0):
     left = ops.clip(cx - box_w // 2, 0, width)
     right = ops.clip(cx - box_w // 2 + box_w, 0, width)
     on = u[2] < prob
-    return {"top": top, "left": left,
-            "height": ops.where(on, bottom - top, 0), "width": ops.where(on, right - left, 0)}
+    return {"top": top, "left": left, "height": ops.where(on, bottom - top, 0),
+            "width": ops.where(on, right - left, 0), "fill_value": fill_value}
+
+
+def apply_cutout(images, labels, draw):
+    """Paints each image's box with `draw["fill_value"]`."""
+    shape = ops.shape(images)
+    mask = box_mask(shape[1], shape[2], draw["top"], draw["left"], draw["height"], draw["width"],
+                    images.dtype)
+    return images * (1 - mask) + ops.cast(draw["fill_value"], images.dtype) * mask, labels
 
 
 def cutout(images, labels, seed, size=0.5, prob=1.0, fill_value=0.0):
@@ -45,12 +62,4 @@ def cutout(images, labels, seed, size=0.5, prob=1.0, fill_value=0.0):
     Returns:
         `(images, labels)`.
     """
-    if not 0.0 < size <= 1.0:
-        raise ValueError(f"size must be in (0, 1]. Received: size={size!r}")
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1]. Received: prob={prob!r}")
-    shape = ops.shape(images)
-    boxes = sample_cutout_boxes(shape, seed, size, prob)
-    mask = box_mask(shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"],
-                    boxes["width"], images.dtype)
-    return images * (1 - mask) + ops.cast(fill_value, images.dtype) * mask, labels
+    return apply_cutout(images, labels, sample_cutout(ops.shape(images), seed, size, prob, fill_value))

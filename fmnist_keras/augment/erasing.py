@@ -16,13 +16,47 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment._boxes import box_mask
+from fmnist_keras.augment._prob import check_int, check_prob
 
 FILLS = ("random", "constant", "mean")
 
 
-def sample_erasing_boxes(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, attempts=10,
-                         area_scale=None):
-    """Draws one box per image: the "draw" half of `random_erasing`.
+def check_random_erasing(prob, area, min_aspect, fill, fill_value, max_count):
+    check_prob(prob)
+    if len(area) != 2 or not 0.0 < area[0] <= area[1] <= 1.0:
+        raise ValueError(f"area must be (low, high) with 0 < low <= high <= 1. Received: area={area!r}")
+    if not 0.0 < min_aspect <= 1.0:
+        raise ValueError(f"min_aspect must be in (0, 1]. Received: min_aspect={min_aspect!r}")
+    if fill not in FILLS:
+        raise ValueError(f"fill must be one of {FILLS}. Received: fill={fill!r}")
+    check_int("max_count", max_count, 1)
+
+
+def sample_random_erasing(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, fill="random",
+                          fill_value=0.0, max_count=1, *, dtype="float32"):
+    """Draws the boxes (and, for `fill="random"`, the noise that fills them).
+
+    Returns:
+        A dict: int32 boxes `top`, `left`, `height`, `width` of shape `(B,)`
+        (`(max_count, B)` with `max_count > 1`; empty boxes where an image is
+        not erased), `fill` and `fill_value`, and for the random fill `noise`,
+        uniform `shape` values of `dtype`. The noise is pixels, so it is drawn
+        in the images' dtype (`random_erasing` passes it): a bfloat16 batch
+        gets bfloat16 draws, not rounded float32 ones.
+    """
+    check_random_erasing(prob, area, min_aspect, fill, fill_value, max_count)
+    if max_count == 1:
+        draw = _sample_boxes(shape, seed, prob, area, min_aspect)
+    else:
+        draw = _sample_box_sets(shape, seed, prob, area, min_aspect, max_count)
+    draw.update(fill=fill, fill_value=fill_value)
+    if fill == "random":
+        draw["noise"] = keras.random.uniform(shape, dtype=dtype, seed=seed)
+    return draw
+
+
+def _sample_boxes(shape, seed, prob, area, min_aspect, attempts=10, area_scale=None):
+    """One box per image.
 
     The paper retries a draw until the box fits inside the image; here each
     image gets `attempts` candidate (area, aspect) pairs at once and keeps
@@ -59,31 +93,54 @@ def sample_erasing_boxes(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3
     return {"top": top, "left": left, "height": box_h, "width": box_w}
 
 
+def _sample_box_sets(shape, seed, prob, area, min_aspect, max_count):
+    """Up to `max_count` boxes per image: int32 `(max_count, B)` tensors (unused boxes empty)."""
+    batch = shape[0]
+    erase = keras.random.uniform((batch,), seed=seed) < prob
+    count = ops.minimum(
+        ops.cast(ops.floor(keras.random.uniform((batch,), seed=seed) * max_count), "int32") + 1,
+        max_count)
+    scale = 1.0 / ops.cast(count, "float32")
+    boxes = {k: [] for k in ("top", "left", "height", "width")}
+    for k in range(max_count):
+        one = _sample_boxes(shape, seed, 1.0, area, min_aspect, area_scale=scale)
+        used = erase & (k < count)
+        one["height"] = ops.where(used, one["height"], 0)
+        one["width"] = ops.where(used, one["width"], 0)
+        for key in boxes:
+            boxes[key].append(one[key])
+    return {key: ops.stack(value) for key, value in boxes.items()}
+
+
 def _uniform_int(shape, upper, seed):
     """Integers uniform in [0, upper) with a per-element (tensor) upper bound."""
     u = keras.random.uniform(shape, seed=seed)
     return ops.minimum(ops.cast(ops.floor(u * ops.cast(upper, "float32")), "int32"), upper - 1)
 
 
-def apply_erasing(images, boxes, fill, seed=None, fill_value=0.0):
-    """Fills each image's box: the "apply" half of `random_erasing`."""
-    shape = ops.shape(images)
-    if len(boxes["top"].shape) == 2:  # (count, B) boxes from `max_count`: their union
-        mask = False
-        for k in range(boxes["top"].shape[0]):
-            mask = ops.logical_or(mask, box_mask(
-                shape[1], shape[2], boxes["top"][k], boxes["left"][k], boxes["height"][k],
-                boxes["width"][k], "bool"))
-    else:
-        mask = box_mask(
-            shape[1], shape[2], boxes["top"], boxes["left"], boxes["height"], boxes["width"], "bool")
-    if fill == "random":
-        values = keras.random.uniform(shape, dtype=images.dtype, seed=seed)
-    elif fill == "mean":
+def _erased_mask(shape, draw):
+    """Bool `(B, H, W, 1)`: inside an image's box, or any of its boxes (`(count, B)` draws)."""
+    if len(draw["top"].shape) == 1:
+        return box_mask(shape[1], shape[2], draw["top"], draw["left"], draw["height"], draw["width"],
+                        "bool")
+    mask = False
+    for k in range(draw["top"].shape[0]):
+        mask = ops.logical_or(mask, box_mask(
+            shape[1], shape[2], draw["top"][k], draw["left"][k], draw["height"][k],
+            draw["width"][k], "bool"))
+    return mask
+
+
+def apply_random_erasing(images, labels, draw):
+    """Fills each image's box(es) with the drawn noise, `fill_value` or the batch mean."""
+    mask = _erased_mask(ops.shape(images), draw)
+    if draw["fill"] == "random":
+        values = draw["noise"]
+    elif draw["fill"] == "mean":
         values = ops.mean(images, axis=(0, 1, 2), keepdims=True)
     else:
-        values = ops.cast(fill_value, images.dtype)
-    return ops.where(mask, values, images)
+        values = ops.cast(draw["fill_value"], images.dtype)
+    return ops.where(mask, values, images), labels
 
 
 def random_erasing(images, labels, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3,
@@ -109,41 +166,6 @@ def random_erasing(images, labels, seed, prob=0.5, area=(0.02, 0.4), min_aspect=
     Returns:
         `(images, labels)`.
     """
-    _check_erasing_args(prob, area, min_aspect, fill)
-    if isinstance(max_count, bool) or not isinstance(max_count, int) or max_count < 1:
-        raise ValueError(f"max_count must be an integer >= 1. Received: max_count={max_count!r}")
-    if max_count == 1:
-        boxes = sample_erasing_boxes(ops.shape(images), seed, prob, area, min_aspect)
-    else:
-        boxes = sample_erasing_box_sets(ops.shape(images), seed, prob, area, min_aspect, max_count)
-    return apply_erasing(images, boxes, fill, seed, fill_value), labels
-
-
-def sample_erasing_box_sets(shape, seed, prob=0.5, area=(0.02, 0.4), min_aspect=0.3, max_count=2):
-    """Up to `max_count` boxes per image: int32 `(max_count, B)` tensors (unused boxes empty)."""
-    batch = shape[0]
-    erase = keras.random.uniform((batch,), seed=seed) < prob
-    count = ops.minimum(
-        ops.cast(ops.floor(keras.random.uniform((batch,), seed=seed) * max_count), "int32") + 1,
-        max_count)
-    scale = 1.0 / ops.cast(count, "float32")
-    boxes = {k: [] for k in ("top", "left", "height", "width")}
-    for k in range(max_count):
-        one = sample_erasing_boxes(shape, seed, 1.0, area, min_aspect, area_scale=scale)
-        used = erase & (k < count)
-        one["height"] = ops.where(used, one["height"], 0)
-        one["width"] = ops.where(used, one["width"], 0)
-        for key in boxes:
-            boxes[key].append(one[key])
-    return {key: ops.stack(value) for key, value in boxes.items()}
-
-
-def _check_erasing_args(prob, area, min_aspect, fill):
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1]. Received: prob={prob!r}")
-    if len(area) != 2 or not 0.0 < area[0] <= area[1] <= 1.0:
-        raise ValueError(f"area must be (low, high) with 0 < low <= high <= 1. Received: area={area!r}")
-    if not 0.0 < min_aspect <= 1.0:
-        raise ValueError(f"min_aspect must be in (0, 1]. Received: min_aspect={min_aspect!r}")
-    if fill not in FILLS:
-        raise ValueError(f"fill must be one of {FILLS}. Received: fill={fill!r}")
+    draw = sample_random_erasing(ops.shape(images), seed, prob, area, min_aspect, fill, fill_value,
+                                 max_count, dtype=images.dtype)
+    return apply_random_erasing(images, labels, draw)

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment import geometric
-from fmnist_keras.augment.registry import MIXING, OPS, format_augment, parse_augment, stack_views
+from fmnist_keras.augment.registry import OPS, check_op, format_augment, parse_augment, stack_views
 
 
 @keras.saving.register_keras_serializable(package="fmnist_keras")
@@ -17,8 +17,9 @@ class AugmentStack(keras.layers.Layer):
     """Applies a stack of batch ops to `(images, labels)`.
 
     Args:
-        augment: a stack string such as "erasing,ricap(beta=0.1)" (see
-            `parse_augment`), or "" for none.
+        augment: a stack string such as "random_erasing,ricap(beta=0.1)" (see
+            `parse_augment`; every name, parameter and value is checked here),
+            or "" for none.
         seed: the integer seed of the stack's random stream.
 
     Call args:
@@ -77,20 +78,23 @@ class AugmentLayer(keras.layers.Layer):
     """One label-preserving op as a model layer: applied when `training=True`.
 
     For users who want augmentation inside a model (e.g. `flip`, `pad_crop`,
-    `erasing`, `augmix`); label-mixing ops (mixup, cutmix, ricap) and
+    `random_erasing`, `augmix`); label-mixing ops (mixup, cutmix, ricap) and
     multi-view AugMix need the labels and belong in `AugmentingTrainer`.
 
     Args:
-        op: a registered op name (see `augment.OPS`).
+        op: a registered op name (see `augment.OPS`; aliases such as
+            "erasing" are accepted), or one op written as in a stack,
+            e.g. "random_erasing(prob=0.5)".
         seed: the integer seed of the layer's random stream.
-        **params: the op's parameters, checked as `parse_augment` checks them.
+        params, **kwargs: the op's parameters. Name, parameters and values are
+            checked here, so a layer that is built can run.
 
     Example:
 
     ```python
     inputs = keras.Input((28, 28, 1))
     x = AugmentLayer("flip")(inputs)
-    x = AugmentLayer("erasing", prob=0.5)(x)
+    x = AugmentLayer("random_erasing", prob=0.5)(x)
     ```
 
     Returns (call): the augmented images in training, the inputs otherwise.
@@ -99,13 +103,8 @@ class AugmentLayer(keras.layers.Layer):
     def __init__(self, op, seed=0, params=None, **kwargs):
         layer_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_KWARGS}
         super().__init__(**layer_kwargs)
-        params = {**(params or {}), **kwargs}
-        stack = parse_augment(format_augment([(op, params)])) if op in OPS else parse_augment(op)
-        if op in MIXING or stack_views(stack) > 1:
-            raise ValueError(
-                f"op {op!r} changes labels or the batch size; use it in AugmentingTrainer's "
-                f"augment stack instead. Received: op={op!r}")
-        self.op, self.params, self.seed = op, params, seed
+        self.op, self.params = _one_op(op, {**(params or {}), **kwargs})
+        self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="augment_seed")
         self._track_variable(self.seed_generator.state)
 
@@ -123,3 +122,28 @@ class AugmentLayer(keras.layers.Layer):
 
 
 _LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
+
+
+def _one_op(op, params):
+    """`(registry name, params)` for `AugmentLayer`, or a ValueError saying why it cannot run `op`."""
+    if not isinstance(op, str):
+        raise ValueError(f"op must be an op name such as 'flip'. Received: op={op!r}")
+    if "(" in op or "," in op:
+        stack = parse_augment(op)
+        if len(stack) != 1:
+            raise ValueError(
+                f"AugmentLayer runs one op; {op!r} is a stack of {len(stack)} "
+                f"({', '.join(name for name, _ in stack)}): use one AugmentLayer per op, or "
+                f"AugmentingTrainer(augment=...) for a stack. Received: op={op!r}")
+        written = stack[0][1]
+        clash = sorted(set(written) & set(params))
+        if clash:
+            raise ValueError(f"{', '.join(clash)} given both in op={op!r} and as keyword(s). "
+                             f"Received: params={params!r}")
+        op, params = stack[0][0], {**written, **params}
+    name = check_op(op.strip(), params, f"op={op!r}, params={params!r}")
+    if OPS[name].mixes_labels or stack_views([(name, params)]) > 1:
+        raise ValueError(
+            f"op {op!r} changes labels or the batch size; use it in AugmentingTrainer's "
+            f"augment stack instead. Received: op={op!r}")
+    return name, params

@@ -16,14 +16,17 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment._boxes import box_mask
+from fmnist_keras.augment._prob import check_prob
 from fmnist_keras.augment._random import beta_sample
 
 
-def _check(alpha, prob):
+def check_mixup(alpha, prob, per_image):
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0. Received: alpha={alpha!r}")
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1]. Received: prob={prob!r}")
+    check_prob(prob)
+
+
+check_cutmix = check_mixup  # the same parameters, checked the same way
 
 
 def _mix_labels(labels, perm, weight):
@@ -33,8 +36,11 @@ def _mix_labels(labels, perm, weight):
     return (1.0 - weight[:, None]) * labels + weight[:, None] * ops.take(labels, perm, axis=0)
 
 
-def sample_mixup(batch, seed, alpha=1.0, prob=1.0, per_image=True):
-    """The "draw" half: `perm` int32 `(B,)` and `weight` `(n,)` of the partner image."""
+def sample_mixup(shape, seed, alpha=1.0, prob=1.0, per_image=True):
+    """A partner permutation `perm` int32 `(B,)` and the partner's `weight` `(n,)`
+    (n = B per image, 1 per batch; 0 where `prob` skips)."""
+    check_mixup(alpha, prob, per_image)
+    batch = shape[0]
     n = batch if per_image else 1
     perm = keras.random.shuffle(ops.arange(batch, dtype="int32"), seed=seed)
     lam = beta_sample((n,), alpha, alpha, seed)
@@ -43,6 +49,7 @@ def sample_mixup(batch, seed, alpha=1.0, prob=1.0, per_image=True):
 
 
 def apply_mixup(images, labels, draw):
+    """Blends each image and label row with its partner's by `draw["weight"]`."""
     weight = ops.cast(draw["weight"], images.dtype)[:, None, None, None]
     partner = ops.take(images, draw["perm"], axis=0)
     return (1.0 - weight) * images + weight * partner, _mix_labels(labels, draw["perm"], draw["weight"])
@@ -63,13 +70,13 @@ def mixup(images, labels, seed, alpha=1.0, prob=1.0, per_image=True):
     Returns:
         `(images, labels)` with label rows that sum to 1.
     """
-    _check(alpha, prob)
-    draw = sample_mixup(ops.shape(images)[0], seed, alpha, prob, per_image)
-    return apply_mixup(images, labels, draw)
+    return apply_mixup(images, labels, sample_mixup(ops.shape(images), seed, alpha, prob, per_image))
 
 
 def sample_cutmix(shape, seed, alpha=1.0, prob=1.0, per_image=True):
-    """The "draw" half: `perm` `(B,)` and clipped boxes `top, left, height, width` `(n,)`."""
+    """A partner permutation `perm` `(B,)` and clipped boxes `top, left, height,
+    width` `(n,)` (n = B per image, 1 per batch; empty where `prob` skips)."""
+    check_cutmix(alpha, prob, per_image)
     batch, height, width = shape[0], shape[1], shape[2]
     n = batch if per_image else 1
     perm = keras.random.shuffle(ops.arange(batch, dtype="int32"), seed=seed)
@@ -89,6 +96,7 @@ def sample_cutmix(shape, seed, alpha=1.0, prob=1.0, per_image=True):
 
 
 def apply_cutmix(images, labels, draw):
+    """Pastes each partner's box; label weights are the pixel fractions pasted."""
     shape = ops.shape(images)
     mask = box_mask(shape[1], shape[2], draw["top"], draw["left"], draw["height"], draw["width"],
                     images.dtype)
@@ -115,6 +123,4 @@ def cutmix(images, labels, seed, alpha=1.0, prob=1.0, per_image=True):
         `(images, labels)` with label rows that sum to 1 and equal the
         pixel fractions of the two sources.
     """
-    _check(alpha, prob)
-    draw = sample_cutmix(ops.shape(images), seed, alpha, prob, per_image)
-    return apply_cutmix(images, labels, draw)
+    return apply_cutmix(images, labels, sample_cutmix(ops.shape(images), seed, alpha, prob, per_image))

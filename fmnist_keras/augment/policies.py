@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from fmnist_keras.augment._bank import apply_op_bank, op_values
+from fmnist_keras.augment._prob import check_int, check_prob, coin, keep_where_off
 
 POLICY_OPS = ("identity", "autocontrast", "equalize", "invert", "posterize", "solarize",
               "brightness", "contrast", "color", "sharpness", "rotate", "shear_x", "shear_y",
@@ -83,12 +84,18 @@ def _policy_tables(policy):
             ops.convert_to_tensor(levels))
 
 
-def sample_autoaugment(batch, seed, policy=CIFAR10_POLICY):
-    """The "draw" half: per image a sub-policy and, per step, op index (identity
-    when the step's coin fails), level and sign: a dict of `(2, B)` tensors
-    `op_ids`, `level`, `sign`, and `sub_policy` `(B,)`."""
-    table_ops, table_probs, table_levels = _policy_tables(policy)
-    n = len(policy)
+def check_autoaugment(prob):
+    check_prob(prob)
+
+
+def sample_autoaugment(shape, seed, prob=1.0):
+    """Per image a sub-policy and, per step, op index (identity when the step's
+    coin fails), level and sign: a dict of `(2, B)` tensors `op_ids`, `level`,
+    `sign`, `sub_policy` `(B,)`, and `on` `(B,)` (None at `prob=1`)."""
+    check_autoaugment(prob)
+    batch = shape[0]
+    table_ops, table_probs, table_levels = _policy_tables(CIFAR10_POLICY)
+    n = len(CIFAR10_POLICY)
     u = keras.random.uniform((batch,), seed=seed)
     sub = ops.minimum(ops.cast(ops.floor(u * n), "int32"), n - 1)
     coins = keras.random.uniform((2, batch), seed=seed)
@@ -96,47 +103,75 @@ def sample_autoaugment(batch, seed, policy=CIFAR10_POLICY):
     op_ids = ops.take(table_ops, sub, axis=1)
     applied = coins < ops.take(table_probs, sub, axis=1)
     return {"sub_policy": sub, "op_ids": ops.where(applied, op_ids, 0),
-            "level": ops.take(table_levels, sub, axis=1), "sign": signs}
+            "level": ops.take(table_levels, sub, axis=1), "sign": signs,
+            "on": coin((batch,), seed, prob)}
 
 
-def apply_policy(images, draw, names):
+def _apply_policy(images, draw):
     """Applies the drawn ops step by step: `draw` holds `(steps, B)` tensors."""
+    steps = draw["op_ids"].shape[0]
+    if steps == 0:
+        return images
     out = images
-    for step in range(draw["op_ids"].shape[0]):
-        values = op_values(names, POLICY_TABLE, draw["op_ids"][step], draw["level"][step],
+    for step in range(steps):
+        values = op_values(POLICY_OPS, POLICY_TABLE, draw["op_ids"][step], draw["level"][step],
                            draw["sign"][step])
-        out = apply_op_bank(out, names, draw["op_ids"][step], values)
-    return ops.clip(out, 0.0, 1.0)
+        out = apply_op_bank(out, POLICY_OPS, draw["op_ids"][step], values)
+    return keep_where_off(draw.get("on"), ops.clip(out, 0.0, 1.0), images)
 
 
-def autoaugment(images, labels, seed):
+def apply_autoaugment(images, labels, draw):
+    """Runs each image's drawn sub-policy steps."""
+    return _apply_policy(images, draw), labels
+
+
+def autoaugment(images, labels, seed, prob=1.0):
     """AutoAugment's reduced-CIFAR-10 policy with a sub-policy drawn per image.
 
     Args:
         images: `(B, H, W, C)` floats in [0, 1].
         labels: passed through.
         seed: a `keras.random.SeedGenerator` (or int).
+        prob: probability that an image gets its sub-policy at all.
 
     Returns:
         `(images, labels)`.
     """
-    draw = sample_autoaugment(ops.shape(images)[0], seed)
-    return apply_policy(images, draw, POLICY_OPS), labels
+    return apply_autoaugment(images, labels, sample_autoaugment(ops.shape(images), seed, prob))
 
 
-def sample_randaugment(batch, seed, num_ops=2, magnitude=9, max_magnitude=10):
-    """The "draw" half: `op_ids` (indices into `RANDAUGMENT_OPS`), `level`, `sign`, `(N, B)`."""
+def check_randaugment(num_ops, magnitude, prob):
+    check_int("num_ops", num_ops, 0, 8)
+    if not 0 <= magnitude <= 10:
+        raise ValueError(f"magnitude must be in [0, 10]. Received: magnitude={magnitude!r}")
+    check_prob(prob)
+
+
+def sample_randaugment(shape, seed, num_ops=2, magnitude=9, prob=1.0):
+    """`op_ids` (indices into `POLICY_OPS`), `level`, `sign`, all `(num_ops, B)`,
+    and `on` `(B,)` (None at `prob=1`). `num_ops=0` draws nothing."""
+    check_randaugment(num_ops, magnitude, prob)
+    batch = shape[0]
+    if num_ops == 0:
+        empty = ops.zeros((0, batch))
+        return {"op_ids": ops.cast(empty, "int32"), "level": empty, "sign": empty, "on": None}
     k = len(RANDAUGMENT_OPS)
     u = keras.random.uniform((num_ops, batch), seed=seed)
     ids = ops.minimum(ops.cast(ops.floor(u * k), "int32"), k - 1)
     # RandAugment's ids index RANDAUGMENT_OPS; map them into POLICY_OPS' order.
     mapping = ops.convert_to_tensor([POLICY_OPS.index(n) for n in RANDAUGMENT_OPS], dtype="int32")
     signs = ops.where(keras.random.uniform((num_ops, batch), seed=seed) < 0.5, -1.0, 1.0)
-    level = ops.full((num_ops, batch), magnitude / max_magnitude)
-    return {"op_ids": ops.take(mapping, ids), "level": level, "sign": signs}
+    level = ops.full((num_ops, batch), magnitude / 10)
+    return {"op_ids": ops.take(mapping, ids), "level": level, "sign": signs,
+            "on": coin((batch,), seed, prob)}
 
 
-def randaugment(images, labels, seed, num_ops=2, magnitude=9):
+def apply_randaugment(images, labels, draw):
+    """Runs each image's drawn ops in sequence."""
+    return _apply_policy(images, draw), labels
+
+
+def randaugment(images, labels, seed, num_ops=2, magnitude=9, prob=1.0):
     """RandAugment: `num_ops` ops drawn uniformly per image, all at `magnitude`.
 
     Args:
@@ -146,15 +181,10 @@ def randaugment(images, labels, seed, num_ops=2, magnitude=9):
         num_ops: N, the number of ops applied in sequence (paper: 1-3).
         magnitude: M on the paper's 0-10 scale (fraction M / 10 of each op's
             range, as timm; 0 leaves geometric and enhance ops inert).
+        prob: probability that an image gets its ops at all.
 
     Returns:
         `(images, labels)`.
     """
-    if isinstance(num_ops, bool) or not isinstance(num_ops, int) or not 0 <= num_ops <= 8:
-        raise ValueError(f"num_ops must be an integer in [0, 8]. Received: num_ops={num_ops!r}")
-    if not 0 <= magnitude <= 10:
-        raise ValueError(f"magnitude must be in [0, 10]. Received: magnitude={magnitude!r}")
-    if num_ops == 0:
-        return images, labels
-    draw = sample_randaugment(ops.shape(images)[0], seed, num_ops, magnitude)
-    return apply_policy(images, draw, POLICY_OPS), labels
+    return apply_randaugment(images, labels, sample_randaugment(ops.shape(images), seed, num_ops,
+                                                                magnitude, prob))

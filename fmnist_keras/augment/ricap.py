@@ -5,8 +5,9 @@ four regions cut by a boundary point (w, h) with w/W, h/H ~ Beta(beta, beta);
 the labels are mixed by the pixel area each source actually contributes,
 counted from the masks that are pasted (so rounding is always consistent).
 
-As in the paper's code the boundary and the crop offsets are drawn once per
-batch (`per_image=False`); `per_image=True` draws them for every image.
+The paper's code draws the boundary and the crop offsets once per batch
+(`per_image=False`); by default they are drawn for every image, as every
+other op here draws (`per_image` means the same for mixup and cutmix).
 
 Reference: https://arxiv.org/abs/1811.09030
 """
@@ -15,18 +16,28 @@ import keras
 
 from keras import ops
 
+from fmnist_keras.augment._prob import check_prob, coin, keep_where_off
 from fmnist_keras.augment._random import beta_sample
 from fmnist_keras.augment.erasing import _uniform_int
 
 
-def sample_ricap(shape, seed, beta=0.3, per_image=False):
-    """Draws the boundary, permutations and crop offsets: the "draw" half.
+def check_ricap(beta, per_image, prob):
+    if not beta > 0:
+        raise ValueError(f"beta must be > 0. Received: beta={beta!r}")
+    check_prob(prob)
+
+
+def sample_ricap(shape, seed, beta=0.3, per_image=True, prob=1.0):
+    """Draws the boundary, permutations and crop offsets.
 
     Returns:
         A dict: `boundary` (int32 `(n, 2)` rows of (h, w)), and per region k
         in 0..3 the keys `perm_k` (int32 `(B,)`), `crop_top_k`, `crop_left_k`
-        (int32 `(n,)`), where n is B with `per_image` and 1 without.
+        (int32 `(n,)`), where n is B with `per_image` and 1 without; `on`,
+        bool `(n,)` (False: the image, or batch, is left as it is), or None
+        at `prob=1`.
     """
+    check_ricap(beta, per_image, prob)
     batch, height, width = shape[0], shape[1], shape[2]
     n = batch if per_image else 1
     frac = beta_sample((n, 2), beta, beta, seed)
@@ -37,6 +48,7 @@ def sample_ricap(shape, seed, beta=0.3, per_image=False):
         draw[f"perm_{k}"] = keras.random.shuffle(ops.arange(batch, dtype="int32"), seed=seed)
         draw[f"crop_top_{k}"] = _uniform_int((n,), height - region_h + 1, seed)
         draw[f"crop_left_{k}"] = _uniform_int((n,), width - region_w + 1, seed)
+    draw["on"] = coin((n,), seed, prob)
     return draw
 
 
@@ -46,7 +58,7 @@ def _region_sizes(boundary, height, width):
 
 
 def apply_ricap(images, labels, draw):
-    """Patches the four crops and mixes the labels: the "apply" half.
+    """Patches the four crops and mixes the labels by the pasted areas.
 
     One flat gather for the whole batch: each output pixel computes its
     region, the source image of that region and the source pixel. (Four
@@ -85,10 +97,11 @@ def apply_ricap(images, labels, draw):
         weight = ops.cast(region_h * region_w, "float32") / pixels_total
         weight = weight * ops.ones_like(ops.cast(draw[f"perm_{k}"], "float32"))  # (1,) -> (B,)
         out_labels = out_labels + weight[:, None] * ops.take(labels, draw[f"perm_{k}"], axis=0)
-    return out_images, out_labels
+    on = draw.get("on")
+    return keep_where_off(on, out_images, images), keep_where_off(on, out_labels, labels)
 
 
-def ricap(images, labels, seed, beta=0.3, per_image=False):
+def ricap(images, labels, seed, beta=0.3, per_image=True, prob=1.0):
     """Random image cropping and patching with area-weighted soft labels.
 
     Args:
@@ -97,12 +110,11 @@ def ricap(images, labels, seed, beta=0.3, per_image=False):
         seed: a `keras.random.SeedGenerator` (or int).
         beta: the Beta(beta, beta) parameter of the boundary (paper: 0.3;
             report 000 uses 0.1, which pushes the boundary to the edges).
-        per_image: draw the boundary and offsets per image instead of per batch.
+        per_image: draw the boundary and offsets per image (default) or once
+            per batch (the paper's code; report 000's recipe pins it).
+        prob: probability that an image (per batch: the batch) is patched.
 
     Returns:
         `(images, labels)` with label rows that sum to 1.
     """
-    if not beta > 0:
-        raise ValueError(f"beta must be > 0. Received: beta={beta!r}")
-    draw = sample_ricap(ops.shape(images), seed, beta, per_image)
-    return apply_ricap(images, labels, draw)
+    return apply_ricap(images, labels, sample_ricap(ops.shape(images), seed, beta, per_image, prob))

@@ -43,7 +43,7 @@ class Config(TrainConfig):
     restart_epochs: float = 10.0
     restart_lr: float = 0.001
     restart_cycles: int = 2
-    augment: str = "erasing(prob=0.5),ricap(beta=0.1)"
+    augment: str = "erasing(prob=0.5),ricap(beta=0.1, per_image=False)"  # RICAP per batch, as in report 000
     patience: int = 15
     val_size: int = 10000
 
