@@ -32,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 from fmnist_keras import reporting
+from fmnist_keras.results import RunResults
 
 BEGIN, END = "<!-- ledger:begin -->", "<!-- ledger:end -->"
 RESULTS_BEGIN, RESULTS_END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -126,18 +127,18 @@ def record(recipe, results, argv, report_number=None, folder=None):
         "recipe": recipe,
         "command": "python -m fmnist_keras.recipes." + " ".join([recipe, *map(shlex.quote, argv)]),
         "report": report_number,
-        "test_accuracy": results["test_accuracy"],
-        "test_accuracy_std": results.get("test_accuracy_std"),
-        "n": results.get("repeats", 1),
-        "epochs": results["epochs_run"],
-        "hardware": hardware(results),
+        "test_accuracy": results.test_accuracy,
+        "test_accuracy_std": results.test_accuracy_std,
+        "n": results.repeats,
+        "epochs": results.epochs_run,
+        "hardware": hardware(results.environment),
         # Other jobs on the same cores stretch the wall time: say how busy the machine was.
         "load_average_15min": round(os.getloadavg()[2], 1) if hasattr(os, "getloadavg") else None,
-        "wall_seconds": results.get("process_seconds") or results.get("wall_seconds"),
+        "wall_seconds": results.process_seconds or results.wall_seconds,
         "date": date,
-        "commit": results.get("git_commit"),
-        "evaluation": results.get("evaluation"),  # from --evaluate: mCE, ECE, ...
-        "results": results,
+        "commit": results.environment.get("git_commit"),
+        "evaluation": results.evaluation,  # from --evaluate: mCE, ECE, ...
+        "results": results.to_json(),
     }
     reporting.write_json(path, entry)
     rebuild_table(folder)
@@ -148,25 +149,30 @@ def record(recipe, results, argv, report_number=None, folder=None):
     return path
 
 
-def hardware(results):
-    """The hardware column: "GPU" plus the GPUs' names (e.g. "GPU, 1x NVIDIA H200"),
-    or "CPU, 2 cores" plus ", AVX-512" when the run recorded that flag (this
-    project's CPUs differ 2-4x in speed on it)."""
-    if results.get("device") != "CPU":
-        names = results.get("gpu_names") or []
+def hardware(environment):
+    """The hardware column, from a run's `machine.environment()`: "GPU" plus the
+    GPUs' names (e.g. "GPU, 1x NVIDIA H200"), or "CPU, 2 cores" plus ", AVX-512"
+    when the run recorded that flag (this project's CPUs differ 2-4x in speed on it)."""
+    if environment.get("device") != "CPU":
+        names = environment.get("gpu_names") or []
         if not names:
-            return str(results.get("device"))
-        return str(results["device"]) + ", " + ", ".join(f"{n}x {name}" for name, n in Counter(names).items())
-    avx512 = ", AVX-512" if "avx512f" in results.get("cpu_flags", []) else ""
-    return f"CPU, {results.get('cpu_count')} cores{avx512}"
+            return str(environment.get("device"))
+        return str(environment["device"]) + ", " + ", ".join(f"{n}x {name}" for name, n in Counter(names).items())
+    avx512 = ", AVX-512" if "avx512f" in environment.get("cpu_flags", []) else ""
+    return f"CPU, {environment.get('cpu_count')} cores{avx512}"
 
 
 def load_entries(folder):
-    """Every recorded run, oldest file name first, each with its file name under "file"."""
+    """Every recorded run, oldest file name first, each with its file name under "file"
+    and its results read back as a `RunResults` under "record"."""
     entries = []
     for path in sorted((Path(folder) / "runs").glob("*.json")):
         entry = json.loads(path.read_text())
         entry["file"] = path.name
+        try:
+            entry["record"] = RunResults.from_json(entry["results"])
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"{path}: not a ledger entry with readable results: {e}") from None
         entries.append(entry)
     return entries
 
@@ -257,7 +263,7 @@ def headline_number(entry, headline):
     None when the run has no such cell."""
     if headline.cell is None:
         return entry["test_accuracy"], entry.get("test_accuracy_std"), entry.get("n") or 1, entry.get("report")
-    for cell in entry.get("results", {}).get("cells", []):
+    for cell in entry["record"].cells or []:
         if cell["cell"] == headline.cell:
             return cell["test_accuracy"], cell.get("test_accuracy_std"), entry.get("n") or 1, cell.get("report")
     return None
@@ -296,12 +302,16 @@ def _link(entry):
 def _hardware_with_backend(entries):
     names = []
     for e in entries:
-        backend = e.get("results", {}).get("keras_backend")
+        backend = e["record"].environment.get("keras_backend")
         name = e["hardware"] + (f" ({backend.upper() if backend == 'jax' else backend})"
                                 if backend and backend != "tensorflow" else "")
         if name not in names:
             names.append(name)
     return "; ".join(names)
+
+
+def _device(entry):
+    return entry["record"].environment.get("device", "?")
 
 
 def headline_rows(headline, entries):
@@ -318,10 +328,10 @@ def headline_rows(headline, entries):
         where = ", ".join(f"{100 * numbers[e['file']][0]:.2f}% ({_link(e)})" for e in demos)
         return [start + ["not run at full length yet", "–", "–", f"`--quick` demo only: {where}" if demos else "–"]]
     rows = []
-    for device in sorted({e["results"].get("device", "?") for e in chosen}, reverse=True):
+    for device in sorted({_device(e) for e in chosen}, reverse=True):
         kept, taken = [], set()
         # Newest first: a seed recorded twice counts once, from the newer run.
-        for e in sorted((e for e in chosen if e["results"].get("device", "?") == device),
+        for e in sorted((e for e in chosen if _device(e) == device),
                         key=lambda e: (e["date"], e["file"]), reverse=True):
             trained = seeds(command_flags(e["command"]), numbers[e["file"]][2])
             if not trained & taken:

@@ -113,6 +113,7 @@ def _write(path, settings):
     ({"recipe": "cnn2_tuned", "epochs": "3"}, "epochs must be an integer. Received: epochs='3'"),
     ({"recipe": "cnn2_tuned", "nesterov": 1}, "nesterov must be true or false. Received: nesterov=1"),
     ({"recipe": "mlp_grid", "epochs": 3}, "is a config of recipe 'mlp_grid', not 'cnn2_tuned'"),
+    ({"recipe": "cnn2_tuned", "schema": 3}, "has config schema 3; this version reads 1 and 2"),
     ([1, 2], "must hold a JSON object of settings"),
 ])
 def test_config_file_errors_name_the_key(settings, message, tmp_path):
@@ -125,6 +126,23 @@ def test_config_lists_become_tuples_and_ints_become_floats(tmp_path):
     mlp_grid = _recipe("mlp_grid")
     path = _write(tmp_path / "config.json", {"recipe": "mlp_grid", "hidden": [32, 16], "lr": 1})
     assert load_config(mlp_grid.Config, path, "mlp_grid") == {"hidden": (32, 16), "lr": 1.0}
+
+
+@pytest.mark.parametrize("written, schema, read", [
+    ("erasing(prob=0.5),ricap(beta=0.1)", None, "erasing(prob=0.5),ricap(beta=0.1, per_image=False)"),
+    ("flip,ricap", None, "flip,ricap(per_image=False)"),
+    ("ricap()", None, "ricap(per_image=False)"),
+    ("ricap(per_image=True)", None, "ricap(per_image=True)"),
+    ("ricap(beta=0.1)", 2, "ricap(beta=0.1)"),  # written after the op contract: per image, as it says
+])
+def test_configs_from_before_the_op_contract_resume_with_their_per_batch_ricap(tmp_path, written, schema, read):
+    """`ricap` drew one layout per batch until its default became per image (like mixup and cutmix):
+    a config.json written before says so when it is read, so --resume and --config draw what the run drew."""
+    settings = {"recipe": "resnet_erasing", "augment": written}
+    if schema is not None:
+        settings["schema"] = schema
+    path = _write(tmp_path / "config.json", settings)
+    assert load_config(_recipe("resnet_erasing").Config, path, "resnet_erasing") == {"augment": read}
 
 
 def test_config_with_quick_is_refused(tmp_path, capsys):
@@ -143,7 +161,7 @@ def test_a_run_rerun_from_its_config_json_reproduces_its_accuracy(tmp_path):
     before = sorted(p.name for p in (tmp_path / "first").iterdir())
     again = cnn2_tuned.main(["--config", str(tmp_path / "first" / "config.json"),
                              "--output-dir", str(tmp_path / "again")])
-    assert again["test_accuracy"] == first["test_accuracy"]
+    assert again.test_accuracy == first.test_accuracy
     assert sorted(p.name for p in (tmp_path / "first").iterdir()) == before
     recorded = json.loads((tmp_path / "again" / "config.json").read_text())
     assert {k: v for k, v in recorded.items() if k != "output_dir"} == {
@@ -151,7 +169,7 @@ def test_a_run_rerun_from_its_config_json_reproduces_its_accuracy(tmp_path):
     changed = cnn2_tuned.main(["--config", str(tmp_path / "first"), "--seed", "1",
                                "--output-dir", str(tmp_path / "seed1")])
     assert json.loads((tmp_path / "seed1" / "config.json").read_text())["seed"] == 1
-    assert changed["run_dir"] == str(tmp_path / "seed1")
+    assert changed.run_dir == str(tmp_path / "seed1")
 
 
 def test_a_table_folder_is_not_resumed_as_one_run(tmp_path):
@@ -195,13 +213,18 @@ def test_a_broken_tensorflow_still_explains_itself(tmp_path):
 
 
 def test_a_table_row_stands_beside_its_best_cells_own_report_number():
+    from fmnist_keras.results import RunResults
+
+    def results(**fields):
+        return RunResults("mlp_grid", "mlp", 0.9, 40, 1.0, "run", **fields)
+
     cells = [{"cell": "rmsprop lr=0.1", "report": 21.5}, {"cell": "adam lr=0.001", "report": 89.6},
              {"cell": "adam 1e-3 dropout=0.2", "report": None}]
-    assert _cli.ledger_report_number({"cells": cells, "best_cell": "rmsprop lr=0.1"}, 89.6, None, "mlp") == 21.5
-    assert _cli.ledger_report_number({"cells": cells, "best_cell": "adam 1e-3 dropout=0.2"}, 89.6, None,
+    assert _cli.ledger_report_number(results(cells=cells, best_cell="rmsprop lr=0.1"), 89.6, None, "mlp") == 21.5
+    assert _cli.ledger_report_number(results(cells=cells, best_cell="adam 1e-3 dropout=0.2"), 89.6, None,
                                      "mlp") is None
-    assert _cli.ledger_report_number({}, 92.91, "cnn4", "cnn2") is None  # another model than the report's
-    assert _cli.ledger_report_number({}, 92.91, "cnn2", "cnn2") == 92.91
+    assert _cli.ledger_report_number(results(), 92.91, "cnn4", "cnn2") is None  # another model than the report's
+    assert _cli.ledger_report_number(results(), 92.91, "cnn2", "cnn2") == 92.91
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent("""
                    limit_train=2048, val_size=500, clean_train_size=0, strategy=strategy,
                    output_dir=sys.argv[1] + "/" + strategy)
         out[strategy] = fit_and_evaluate(config, verbose=0)
-    print("RESULT" + json.dumps({k: [v["test_accuracy"], v["test_loss"], v["replicas"]] for k, v in out.items()}))
+    print("RESULT" + json.dumps({k: [v.test_accuracy, v.test_loss, v.replicas] for k, v in out.items()}))
 """)
 
 
@@ -75,7 +75,7 @@ def test_bf16_mixed_precision_trains_and_restores_policy(tmp_path):
     results = fit_and_evaluate(C(epochs=1, batch_size=64, limit_train=512, val_size=500, clean_train_size=0,
                                  precision="bf16", augment="erasing", output_dir=str(tmp_path / "bf16")),
                                verbose=0)
-    assert results["test_accuracy"] > 0.1
+    assert results.test_accuracy > 0.1
     assert keras.config.dtype_policy().name == "float32"
     model = keras.saving.load_model(tmp_path / "bf16" / "model.keras")
     assert model.get_layer("head_dense").dtype_policy.name == "float32"  # probabilities in float32

@@ -488,14 +488,17 @@ def test_python_m_fmnist_keras_evaluation_is_the_command_and_evaluate_its_alias(
 
 def test_model_folders_follow_the_recipe_results(tmp_path):
     from fmnist_keras.evaluation import model_folders
+    from fmnist_keras.results import RunResults
+
+    def results(folder, **fields):
+        return RunResults("r", "m", 0.9, 1, 1.0, str(tmp_path / folder), **fields)
 
     for sub in ("single", "rep/seed10", "rep/seed9", "grid/cell_a", "grid/cell_b/seed0"):
         (tmp_path / sub).mkdir(parents=True)
         (tmp_path / sub / "model.keras").write_bytes(b"")
-    assert model_folders({"run_dir": str(tmp_path / "single")}) == [tmp_path / "single"]
-    assert model_folders({"run_dir": str(tmp_path / "rep")}) == [tmp_path / "rep/seed9", tmp_path / "rep/seed10"]
+    assert model_folders(results("single")) == [tmp_path / "single"]
+    assert model_folders(results("rep")) == [tmp_path / "rep/seed9", tmp_path / "rep/seed10"]
     cells = [{"cell": "a", "run_dir": str(tmp_path / "grid/cell_a")}, {"cell": "b", "run_dir": str(tmp_path / "grid/cell_b")}]
-    assert model_folders({"run_dir": str(tmp_path / "grid"), "cells": cells, "best_cell": "b"}) == [
-        tmp_path / "grid/cell_b/seed0"]
+    assert model_folders(results("grid", cells=cells, best_cell="b")) == [tmp_path / "grid/cell_b/seed0"]
     with pytest.raises(ValueError, match="no model.keras"):
-        model_folders({"run_dir": str(tmp_path)})
+        model_folders(results(""))

@@ -180,5 +180,5 @@ def test_recipe_with_export_writes_run_export(tmp_path, capsys):
     report = json.loads((out / "export" / export.REPORT).read_text())
     assert report["test_images"] == 10000 and set(report["formats"]) == set(export.FORMATS)
     saved = json.loads((out / "results.json").read_text())
-    assert saved["export"] == results["export"] and saved["export"]["formats"]["tflite"]["passed"]
+    assert saved["export"] == results.export and saved["export"]["formats"]["tflite"]["passed"]
     assert "| tflite-int8 |" in capsys.readouterr().out

@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 
 from fmnist_keras import ledger
+from fmnist_keras.results import RunResults
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def entry(file, command, accuracy, *, date="2026-12-01", device="CPU", n=1, std=None, cells=None):
-    """A ledger JSON as `record` writes it, with only the fields the results table reads."""
+    """A ledger entry as `load_entries` reads it, with only the fields the results table reads."""
     recipe = file.split("-")[0]
-    results = {"device": device, "keras_backend": "tensorflow"}
-    if cells is not None:
-        results["cells"] = cells
+    results = RunResults(recipe, "m", accuracy, 1, 1.0, "", cells=cells,
+                         environment={"device": device, "keras_backend": "tensorflow"})
     return {"file": file + ".json", "recipe": recipe, "command": f"python -m fmnist_keras.recipes.{recipe} {command}",
             "report": 95.0, "test_accuracy": accuracy, "test_accuracy_std": std, "n": n,
             "hardware": f"{device}, 2 cores" if device == "CPU" else "GPU, 1x X", "date": date,
-            "results": results}
+            "results": results.to_json(), "record": results}
 
 
 def test_committed_front_page_table_is_derived_from_the_records(tmp_path):

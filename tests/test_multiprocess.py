@@ -215,7 +215,7 @@ for strategy in ("none", "data_parallel"):
     config = Config(model="cnn4", epochs=2, limit_train=1024, val_size=500, clean_train_size=0, export=False,
                     strategy=strategy, output_dir=sys.argv[1] + "/" + strategy)
     out[strategy] = fit_and_evaluate(config, verbose=0)
-print("RESULT" + json.dumps({k: [v["replicas"], v["test_accuracy"]] for k, v in out.items()}))
+print("RESULT" + json.dumps({k: [v.replicas, v.test_accuracy] for k, v in out.items()}))
 """
 
 

@@ -134,7 +134,7 @@ def test_fit_and_evaluate_writes_the_run_folder(tmp_path):
                  "confusion.png", "lr.png"):
         assert (run / name).is_file(), name
     saved = json.loads((run / "results.json").read_text())
-    assert saved["test_accuracy"] == results["test_accuracy"]
+    assert saved["test_accuracy"] == results.test_accuracy
     assert saved["epochs_run"] == 2 and saved["train_images"] == 512
     assert {"tensorflow", "keras", "device", "train_images_per_second", "best_val_accuracy"} <= set(saved)
     header = (run / "history.csv").read_text().splitlines()[0].split(",")
@@ -193,8 +193,8 @@ def test_repeats_report_mean_and_std(tmp_path):
                          val_size=0, clean_train_size=0, repeats=2, optimizer="adam",
                          output_dir=str(tmp_path / "rep"))
     results = fit_and_evaluate(config, recipe="test", verbose=0)
-    assert results["repeats"] == 2 and len(results["test_accuracies"]) == 2
-    assert results["test_accuracy"] == pytest.approx(np.mean(results["test_accuracies"]))
+    assert results.repeats == 2 and len(results.test_accuracies) == 2
+    assert results.test_accuracy == pytest.approx(np.mean(results.test_accuracies))
     assert (tmp_path / "rep" / "seed0" / "model.keras").is_file()
     assert (tmp_path / "rep" / "seed1" / "results.json").is_file()
     assert json.loads((tmp_path / "rep" / "results.json").read_text())["test_accuracy_std"] >= 0
@@ -222,7 +222,7 @@ def test_several_steps_per_call_train_the_same_as_one(tmp_path):
     history = {spe: (tmp_path / f"spe{spe}" / "history.csv").read_text() for spe in runs}
     one, four = ([float(v) for line in history[s].splitlines()[1:] for v in line.split(",")] for s in (1, 4))
     np.testing.assert_allclose(one, four, rtol=1e-5)
-    assert runs[1]["test_accuracy"] == pytest.approx(runs[4]["test_accuracy"], abs=1e-4)
+    assert runs[1].test_accuracy == pytest.approx(runs[4].test_accuracy, abs=1e-4)
 
 
 def test_steps_per_execution_that_straddles_epochs_is_refused(tmp_path):

@@ -114,7 +114,7 @@ def test_recipe_searches_then_trains_and_tests_the_best(tmp_path, capsys):
     assert len(trials) == 2 and {t["status"] for t in trials} == {"COMPLETED"}
     saved = json.loads((out / "results.json").read_text())
     best = json.loads((out / "best" / "config.json").read_text())
-    assert saved["best_hyperparameters"]["lr"] == best["lr"] == results["best_hyperparameters"]["lr"]
+    assert saved["best_hyperparameters"]["lr"] == best["lr"] == results.best_hyperparameters["lr"]
     assert best["batch_size"] == 64 and best["epochs"] == 1 and (out / "best" / "model.keras").is_file()
     assert 0.5 < saved["test_accuracy"] <= 1 and not best["export"]  # a sliced run does not export
     assert "tune: test accuracy" in capsys.readouterr().out

@@ -353,14 +353,14 @@ def summary(results):
 
 
 def model_folders(results):
-    """The run folders a recipe's results dict points at, for `--evaluate` after training.
+    """The run folders a recipe's `RunResults` points at, for `--evaluate` after training.
 
     A table (grid) recipe: its headline (best-validation) cell. A repeated run:
     every seed folder (the first is evaluated, all of them form the ensemble).
     """
-    folder = Path(results["run_dir"])
-    if results.get("cells"):
-        folder = Path(next(c["run_dir"] for c in results["cells"] if c["cell"] == results["best_cell"]))
+    folder = Path(results.run_dir)
+    if results.cells:
+        folder = Path(results.best_cell_row["run_dir"])
     if (folder / "model.keras").is_file():
         return [folder]
     seeds = [p for p in folder.glob("seed*") if p.name[4:].isdigit() and (p / "model.keras").is_file()]

@@ -148,15 +148,32 @@ def check_cell_flags(table, explicit):
                          f"Received: {', '.join(f'{k}={explicit[k]!r}' for k in clashes)}")
 
 
+def export_stage(classifier, run_dir, config):
+    """`--export`: SavedModel + TFLite of the tested weights into `<run>/export`,
+    verified on the test set (`fmnist_keras.export`); nothing without the flag."""
+    if not config.export:
+        return {}
+    from fmnist_keras.export import export_run
+
+    return {"export": export_run(classifier, run_dir, config)}
+
+
+# What a recipe does with each tested classifier before its results.json is written.
+FINISH = (export_stage,)
+
+
 def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, run=None,
                report_number=None, cells=None):
-    """Parses `argv`, trains (or resumes), prints one summary line; returns the results.
+    """Parses `argv`, then composes a recipe run: train and test (or resume), the
+    `FINISH` stages on the tested classifier (`--export`), `--evaluate` on the
+    written folder, one summary line, `--record` into the ledger. Returns the `RunResults`.
 
     User errors (bad flags, data, folders) become one line on stderr and exit 2.
 
     Args:
-        run: optional `fn(config) -> results` replacing `fit_and_evaluate`
-            (recipes that run several configurations).
+        run: optional `fn(config, finish=stages) -> RunResults` replacing
+            `fit_and_evaluate` (recipes that run several configurations); it runs
+            `finish` on the classifier it tests (`export_stage`).
         report_number: the report's test accuracy in percent, for the ledger (left
             out when `--model` swaps the recipe's model for another).
         cells: for table recipes, `fn(config) -> [(label, overrides, report_number)]`:
@@ -168,40 +185,13 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     try:
         check_evaluate_flags(args)
         _quiet.import_keras(args.verbose)
-        from fmnist_keras.training import grid, runner
-
-        if args.resume:
-            given = sorted(explicit_settings(config_cls, args))
-            others = given + ["quick"] * args.quick + ["config"] * bool(args.config)
-            if others:
-                raise ValueError(
-                    "--resume continues a run with its own config.json; drop the other flags. "
-                    f"Received: {', '.join(others)}")
-            if cells is not None:
-                grid.check_not_table_folder(args.resume)
-            results = runner.resume(args.resume, config_cls, recipe)
-        else:
-            config = config_from_args(config_cls, args, quick_preset, recipe)
-            if cells is not None:
-                table = cells(config)
-                check_cell_flags(table, explicit_settings(config_cls, args))
-                run = lambda c: grid.run_table(c, table, recipe)  # noqa: E731
-            results = (run or (lambda c: runner.fit_and_evaluate(c, recipe=recipe)))(config)
+        results = _train(args, config_cls, quick_preset, recipe, run, cells)
+        if args.evaluate:
+            results = _evaluate(args, results, recipe)
     except USER_ERRORS as e:
         print(f"{recipe}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    if args.evaluate:
-        from fmnist_keras.evaluation import model_folders, run_evaluation, summary
-
-        try:
-            evaluation = run_evaluation(model_folders(results), out_dir=results["run_dir"],
-                                        data_dir=args.data_dir or None, limit=args.evaluate_limit,
-                                        log=lambda m: print(f"{recipe}: evaluate: {m}", file=sys.stderr))
-        except USER_ERRORS as e:
-            print(f"{recipe}: error: {e}", file=sys.stderr)
-            raise SystemExit(2) from None
-        results["evaluation"] = summary(evaluation)
-    results["process_seconds"] = round(time.time() - fmnist_keras.START_TIME, 1)
+    results = results.replace(process_seconds=round(time.time() - fmnist_keras.START_TIME, 1))
     print(summary_line(recipe, results))
     if args.record:
         from fmnist_keras import ledger
@@ -213,14 +203,46 @@ def run_recipe(argv, config_cls, description, quick_preset, quick_help, recipe, 
     return results
 
 
+def _train(args, config_cls, quick_preset, recipe, run, cells):
+    """Trains and tests (or resumes) what the flags say, with the `FINISH` stages; returns the `RunResults`."""
+    from fmnist_keras.training import grid, runner
+
+    if args.resume:
+        given = sorted(explicit_settings(config_cls, args))
+        others = given + ["quick"] * args.quick + ["config"] * bool(args.config)
+        if others:
+            raise ValueError("--resume continues a run with its own config.json; drop the other flags. "
+                             f"Received: {', '.join(others)}")
+        if cells is not None:
+            grid.check_not_table_folder(args.resume)
+        return runner.resume(args.resume, config_cls, recipe, finish=FINISH)
+    config = config_from_args(config_cls, args, quick_preset, recipe)
+    if cells is not None:
+        table = cells(config)
+        check_cell_flags(table, explicit_settings(config_cls, args))
+        run = lambda c, finish: grid.run_table(c, table, recipe, finish=finish)  # noqa: E731
+    run = run or (lambda c, finish: runner.fit_and_evaluate(c, recipe=recipe, finish=finish))
+    return run(config, finish=FINISH)
+
+
+def _evaluate(args, results, recipe):
+    """`--evaluate`: the evaluation suite on the folders the run wrote; its summary joins the results."""
+    from fmnist_keras.evaluation import model_folders, run_evaluation, summary
+
+    evaluation = run_evaluation(model_folders(results), out_dir=results.run_dir,
+                                data_dir=args.data_dir or None, limit=args.evaluate_limit,
+                                log=lambda m: print(f"{recipe}: evaluate: {m}", file=sys.stderr))
+    return results.replace(evaluation=summary(evaluation))
+
+
 def ledger_report_number(results, recipe_number, model_flag, recipe_model):
     """The report's number that the ledger row stands beside.
 
     A table's row shows its best cell, so it gets that cell's own number; a
     run with `--model` swapped for another than the report's gets none.
     """
-    if "cells" in results:
-        return next(r["report"] for r in results["cells"] if r["cell"] == results["best_cell"])
+    if results.cells:
+        return results.best_cell_row["report"]
     if model_flag not in (None, recipe_model):
         return None
     return recipe_number
@@ -228,13 +250,11 @@ def ledger_report_number(results, recipe_number, model_flag, recipe_model):
 
 def summary_line(recipe, results):
     """One line: test accuracy (mean +- std over repeats), best val, epochs, time, folder."""
-    acc = f"{results['test_accuracy']:.4f}"
-    if results.get("test_accuracy_std") is not None:
-        acc += f" +- {results['test_accuracy_std']:.4f} (n={results['repeats']})"
-    val = results.get("best_val_accuracy")
-    val = "none" if val is None else f"{val:.4f}"
-    cell = f" (best cell: {results['best_cell']})" if "best_cell" in results else ""
-    speed = (f", {results['train_images_per_second']:.0f} images/s"
-             if results.get("train_images_per_second") else "")
-    return (f"{recipe}: test accuracy {acc}{cell}, best val {val}, epochs {results['epochs_run']}, "
-            f"{results['train_seconds']:.0f} s training{speed} -> {results['run_dir']}")
+    acc = f"{results.test_accuracy:.4f}"
+    if results.test_accuracy_std is not None:
+        acc += f" +- {results.test_accuracy_std:.4f} (n={results.repeats})"
+    val = "none" if results.best_val_accuracy is None else f"{results.best_val_accuracy:.4f}"
+    cell = f" (best cell: {results.best_cell})" if results.best_cell is not None else ""
+    speed = f", {results.train_images_per_second:.0f} images/s" if results.train_images_per_second else ""
+    return (f"{recipe}: test accuracy {acc}{cell}, best val {val}, epochs {results.epochs_run}, "
+            f"{results.train_seconds:.0f} s training{speed} -> {results.run_dir}")

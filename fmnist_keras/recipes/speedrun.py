@@ -43,7 +43,8 @@ import numpy as np
 import fmnist_keras
 from fmnist_keras import data, machine, reporting
 from fmnist_keras.recipes._cli import run_recipe
-from fmnist_keras.training.config import TrainConfig, setting, width_setting
+from fmnist_keras.results import RunResults
+from fmnist_keras.training.config import TrainConfig, config_record, setting, width_setting
 
 RECIPE = "speedrun"
 TTA = ("none", "flip")
@@ -116,7 +117,7 @@ def speedrun_once(config, verbose, splits=None):
     }, classifier
 
 
-def run(config, verbose="auto"):
+def run(config, verbose="auto", finish=()):
     """All seeds; the headline is the TTA accuracy's mean (the speedrun's number)."""
     from fmnist_keras.training import runner
 
@@ -126,7 +127,7 @@ def run(config, verbose="auto"):
     first = runner.load_splits(config)
     runner.check_steps_per_execution(config, len(first[0][0]) // config.batch_size)
     run_dir = reporting.make_run_dir(config.output_dir, RECIPE)
-    reporting.write_json(run_dir / "config.json", {"recipe": RECIPE, **dataclasses.asdict(config)})
+    reporting.write_json(run_dir / "config.json", config_record(RECIPE, config))
     seeds = []
     for k in range(config.repeats):
         one, classifier = speedrun_once(config.replace(seed=config.seed + k, repeats=1), verbose,
@@ -137,34 +138,29 @@ def run(config, verbose="auto"):
         seeds.append(one)
     tta = np.array([s["test_accuracy_tta"] for s in seeds])
     single = np.array([s["test_accuracy"] for s in seeds])
-    results = {
-        "recipe": RECIPE,
-        "model": config.model,
-        "parameters": seeds[0]["parameters"],
-        "augment": config.augment,
-        "repeats": config.repeats,
-        "tta": config.tta,
-        "test_accuracy": float(tta.mean()),
-        "test_accuracy_std": float(tta.std(ddof=1)) if len(tta) > 1 else None,
-        "test_accuracies": tta.tolist(),
-        "test_accuracy_single_view": float(single.mean()),
-        "test_accuracies_single_view": single.tolist(),
-        "best_val_accuracy": None,
-        "epochs_run": config.epochs,
-        "train_seconds": round(sum(s["train_seconds"] for s in seeds), 2),
-        "train_images_per_second": float(np.mean([s["train_images_per_second"] for s in seeds])),
+    results = RunResults(
+        recipe=RECIPE,
+        model=config.model,
+        parameters=seeds[0]["parameters"],
+        augment=config.augment,
+        repeats=config.repeats,
+        tta=config.tta,
+        test_accuracy=float(tta.mean()),
+        test_accuracy_std=float(tta.std(ddof=1)) if len(tta) > 1 else None,
+        test_accuracies=tta.tolist(),
+        test_accuracy_single_view=float(single.mean()),
+        test_accuracies_single_view=single.tolist(),
+        epochs_run=config.epochs,
+        train_seconds=round(sum(s["train_seconds"] for s in seeds), 2),
+        train_images_per_second=float(np.mean([s["train_images_per_second"] for s in seeds])),
         # Wall time of the first seed, process start to its test number (the speedrun's clock).
-        "first_seed_seconds": seeds[0]["seconds_since_start"],
-        "run_dir": str(run_dir),
-        **machine.environment(),
-    }
-    if config.repeats == 1:
-        results.pop("test_accuracy_std")
-    if config.export:
-        from fmnist_keras.export import export_run
-
-        results["export"] = export_run(classifier, run_dir, config)
-    reporting.write_json(run_dir / "results.json", results)
+        first_seed_seconds=seeds[0]["seconds_since_start"],
+        run_dir=str(run_dir),
+        environment=machine.environment(),
+    )
+    for stage in finish:  # the last seed's classifier, after the clock stopped (--export)
+        results = results.replace(**stage(classifier, run_dir, config))
+    results.write()
     return results
 
 

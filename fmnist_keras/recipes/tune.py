@@ -38,7 +38,7 @@ from pathlib import Path
 from fmnist_keras.choices import TUNERS
 from fmnist_keras import _quiet
 from fmnist_keras.recipes import _cli
-from fmnist_keras.training.config import TrainConfig, setting
+from fmnist_keras.training.config import TrainConfig, config_record, setting
 
 RECIPE = "tune"
 
@@ -119,8 +119,8 @@ def _search(config, directory, verbose):
     return tuner, time.time() - start
 
 
-def tune_and_train(config, verbose=None):
-    """Searches, trains the best configuration, tests it; returns the results dict."""
+def tune_and_train(config, verbose=None, finish=()):
+    """Searches, trains the best configuration, tests it (running `finish` on it); returns its `RunResults`."""
     from fmnist_keras import reporting
     from fmnist_keras.training import runner
     from fmnist_keras.keras_tuner_hypermodel import best_values
@@ -129,7 +129,7 @@ def tune_and_train(config, verbose=None):
         verbose = 1 if sys.stdout.isatty() else 2  # trial tables + one line per epoch in logs
     runner.load_splits(config)  # fail on bad data before any folder exists
     top = reporting.make_run_dir(config.output_dir, RECIPE)
-    reporting.write_json(top / "config.json", {"recipe": RECIPE, **dataclasses.asdict(config)})
+    reporting.write_json(top / "config.json", config_record(RECIPE, config))
     tuner, search_seconds = _search(config, top / "search", verbose)
     trials = [{"trial_id": t.trial_id, "status": t.status, "score": t.score,
                "values": {k: v for k, v in t.hyperparameters.values.items()}}
@@ -140,12 +140,12 @@ def tune_and_train(config, verbose=None):
     epochs = best.get("epochs") or best_hp.values.get("tuner/epochs") or config.epochs
     final = config.replace(lr=best["lr"], l2=best.get("weight_decay", 0.0), batch_size=best["batch_size"],
                            epochs=int(epochs), output_dir=str(top / "best"))
-    results = runner.fit_and_evaluate(final, recipe=RECIPE)
-    summary = {**results, "run_dir": str(top), "best_run_dir": results["run_dir"],
-               "best_hyperparameters": {**best, "epochs": int(epochs)},
-               "best_search_val_accuracy": tuner.oracle.get_best_trials(1)[0].score,
-               "trials": len(trials), "search_seconds": round(search_seconds, 2)}
-    reporting.write_json(top / "results.json", summary)
+    results = runner.fit_and_evaluate(final, recipe=RECIPE, finish=finish)
+    summary = results.replace(run_dir=str(top), best_run_dir=results.run_dir,
+                              best_hyperparameters={**best, "epochs": int(epochs)},
+                              best_search_val_accuracy=tuner.oracle.get_best_trials(1)[0].score,
+                              trials=len(trials), search_seconds=round(search_seconds, 2))
+    summary.write()
     print(f"{RECIPE}: best of {len(trials)} trials: lr {best['lr']:.4g}, L2 {best.get('weight_decay', 0):.4g}, "
           f"batch {best['batch_size']}, epochs {int(epochs)}")
     return summary

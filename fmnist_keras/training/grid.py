@@ -5,10 +5,11 @@ its own sub-folder of one run folder, and the table is written as
 `table.md` and `table.json` with the report's number beside ours.
 """
 
-import dataclasses
 from pathlib import Path
 
 from fmnist_keras import machine, reporting
+from fmnist_keras.results import RunResults
+from fmnist_keras.training.config import config_record
 
 
 def pick_cells(spec, cells, groups=None):
@@ -42,7 +43,7 @@ def check_not_table_folder(run_dir):
                          f"Received: resume={str(run_dir)!r}")
 
 
-def run_table(config, cells, recipe, verbose="auto"):
+def run_table(config, cells, recipe, verbose="auto", finish=()):
     """Runs every cell and writes the table.
 
     Args:
@@ -51,9 +52,11 @@ def run_table(config, cells, recipe, verbose="auto"):
             replace fields of `config`; `report_number` is the report's test
             accuracy in percent (or None).
         recipe: the recipe name.
+        finish: `runner.fit_and_evaluate`'s stages, run in every cell (an export
+            stage exports a one-cell table only: the cells of a bigger one have export off).
 
     Returns:
-        A results dict for the ledger: the numbers of the cell with the best
+        A `RunResults` for the ledger: the numbers of the cell with the best
         validation accuracy, plus `cells`.
     """
     from fmnist_keras.training.runner import fit_and_evaluate, load_splits
@@ -65,20 +68,20 @@ def run_table(config, cells, recipe, verbose="auto"):
         config.replace(**overrides)  # and on a bad cell
     top = reporting.make_run_dir(config.output_dir, recipe)
     # The table's own settings, loadable by --config; each cell's are in its folder.
-    reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+    reporting.write_json(top / "config.json", config_record(recipe, config))
     rows = []
     for label, overrides, report_number in cells:
         # A table of many cells does not export each one (export a cell's folder with
         # `python -m fmnist_keras.export`); a one-cell table is a single run and does.
         cell = config.replace(**overrides, output_dir=str(top / _folder_name(label)),
                               export=config.export and len(cells) == 1)
-        results = fit_and_evaluate(cell, recipe=recipe, verbose=verbose)
+        results = fit_and_evaluate(cell, recipe=recipe, verbose=verbose, finish=finish)
         rows.append({"cell": label, "overrides": overrides, "report": report_number,
-                     "test_accuracy": results["test_accuracy"],
-                     "test_accuracy_std": results.get("test_accuracy_std"),
-                     "best_val_accuracy": results["best_val_accuracy"],
-                     "epochs_run": results["epochs_run"], "train_seconds": results["train_seconds"],
-                     "run_dir": results["run_dir"]})
+                     "test_accuracy": results.test_accuracy,
+                     "test_accuracy_std": results.test_accuracy_std,
+                     "best_val_accuracy": results.best_val_accuracy,
+                     "epochs_run": results.epochs_run, "train_seconds": results.train_seconds,
+                     "run_dir": results.run_dir})
     (top / "table.md").write_text(table_markdown(rows))
     reporting.write_json(top / "table.json", rows)
     print(table_markdown(rows))
@@ -86,21 +89,20 @@ def run_table(config, cells, recipe, verbose="auto"):
     # without a validation split, on test accuracy.
     has_val = all(r["best_val_accuracy"] is not None for r in rows)
     best = max(rows, key=lambda r: r["best_val_accuracy"] if has_val else r["test_accuracy"])
-    return {
-        "recipe": recipe,
-        "model": config.model,
-        "best_cell": best["cell"],
-        "test_accuracy": best["test_accuracy"],
-        "test_accuracy_std": best["test_accuracy_std"],
-        "repeats": config.repeats,
-        "best_val_accuracy": best["best_val_accuracy"],
-        "epochs_run": best["epochs_run"],
-        "train_seconds": round(sum(r["train_seconds"] for r in rows), 2),
-        "train_images_per_second": 0.0,
-        "cells": rows,
-        "run_dir": str(top),
-        **machine.environment(),
-    }
+    return RunResults(
+        recipe=recipe,
+        model=config.model,
+        best_cell=best["cell"],
+        test_accuracy=best["test_accuracy"],
+        test_accuracy_std=best["test_accuracy_std"],
+        repeats=config.repeats,
+        best_val_accuracy=best["best_val_accuracy"],
+        epochs_run=best["epochs_run"],
+        train_seconds=round(sum(r["train_seconds"] for r in rows), 2),
+        cells=rows,
+        run_dir=str(top),
+        environment=machine.environment(),
+    )
 
 
 def _folder_name(label):

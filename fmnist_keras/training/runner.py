@@ -6,7 +6,13 @@ config's optimizer, schedule and loss, fits with the standard callbacks,
 tests the best-validation weights and writes the run folder: config.json,
 history.csv, results.json, model.keras, curves.png, confusion.png, lr.png.
 With `repeats > 1` it runs seeds `seed, seed+1, ...` in sub-folders and
-reports mean +- std.
+reports mean +- std. It returns a `results.RunResults`.
+
+The runner trains and reports; it knows nothing of shipping or evaluation.
+What happens to the tested classifier next is the caller's: `finish` stages
+`fn(classifier, run_dir, config) -> {results field: value}` run before
+results.json is written (the recipes pass their `--export` stage, see
+`recipes/_cli.py`), and `--evaluate` runs from the written folder after.
 
 Under data parallelism over several processes (JAX, see
 `training.distributed`) every process trains and tests, but only process 0
@@ -15,7 +21,6 @@ that they remove, and read the shared run folder only to resume.
 """
 
 import contextlib
-import dataclasses
 import json
 import hashlib
 import logging
@@ -30,10 +35,11 @@ import numpy as np
 
 from fmnist_keras import batches, data, machine, pipeline, reporting
 from fmnist_keras.models import build_model
+from fmnist_keras.results import RunResults
 from fmnist_keras.training import distributed
 from fmnist_keras.training.callbacks import (
     BestClassifierCheckpoint, CleanTrainMetrics, ResumableEarlyStopping, SameLogsEverywhere, StopOnNaN)
-from fmnist_keras.training.config import load_config
+from fmnist_keras.training.config import config_record, load_config
 from fmnist_keras.training.losses import make_loss
 from fmnist_keras.training.optimizers import make_optimizer
 from fmnist_keras.training.schedules import make_schedule, plot_schedule
@@ -107,53 +113,55 @@ def dtype_policy(precision):
         keras.config.set_dtype_policy(previous)
 
 
-def fit_and_evaluate(config, recipe="run", verbose="auto"):
-    """Trains and tests one model (or `config.repeats` seeds); returns the results dict.
+def fit_and_evaluate(config, recipe="run", verbose="auto", finish=()):
+    """Trains and tests one model (or `config.repeats` seeds); returns its `RunResults`.
 
     Args:
         config: a `TrainConfig` (or a recipe's subclass).
         recipe: the recipe name (default run folder and titles).
         verbose: Keras' fit verbosity; "auto" is a progress bar on a terminal
             and one line per epoch in logs and CI.
+        finish: stages run on each tested classifier before its results.json is
+            written, `fn(classifier, run_dir, config) -> {field: value}` (e.g. an export).
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     check_backend(config)
     if config.repeats == 1:
-        return _single_run(config, recipe, verbose)
-    return _repeated_runs(config, recipe, verbose)
+        return _single_run(config, recipe, verbose, finish)
+    return _repeated_runs(config, recipe, verbose, finish)
 
 
-def _repeated_runs(config, recipe, verbose):
+def _repeated_runs(config, recipe, verbose, finish):
     load_splits(config)  # fail on bad data before any folder exists
     parallel = distributed.make_parallelism(config.strategy)
     top = _shared_run_dir(parallel, config.output_dir, recipe)
     if parallel.is_primary:
-        reporting.write_json(top / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
+        reporting.write_json(top / "config.json", config_record(recipe, config))
     runs = []
     for k in range(config.repeats):
         seed = config.seed + k
         sub = config.replace(seed=seed, repeats=1, output_dir=str(top / f"seed{seed}"))
-        runs.append(_single_run(sub, recipe, verbose))
-    accs = np.array([r["test_accuracy"] for r in runs])
-    summary = {
-        "recipe": recipe,
-        "model": config.model,
-        "repeats": config.repeats,
-        "test_accuracy": float(accs.mean()),
-        "test_accuracy_std": float(accs.std(ddof=1)),
-        "test_accuracies": accs.tolist(),
-        "epochs_run": [r["epochs_run"] for r in runs],
-        "train_seconds": round(sum(r["train_seconds"] for r in runs), 2),
-        "best_val_accuracy": (float(np.mean([r["best_val_accuracy"] for r in runs]))
-                              if runs[0]["best_val_accuracy"] is not None else None),
-        "train_images_per_second": float(np.mean([r["train_images_per_second"] for r in runs])),
-        "run_dir": str(top),
-        "runs": [r["run_dir"] for r in runs],
-        **machine.environment(),
-    }
+        runs.append(_single_run(sub, recipe, verbose, finish))
+    accs = np.array([r.test_accuracy for r in runs])
+    summary = RunResults(
+        recipe=recipe,
+        model=config.model,
+        repeats=config.repeats,
+        test_accuracy=float(accs.mean()),
+        test_accuracy_std=float(accs.std(ddof=1)),
+        test_accuracies=accs.tolist(),
+        epochs_run=[r.epochs_run for r in runs],
+        train_seconds=round(sum(r.train_seconds for r in runs), 2),
+        best_val_accuracy=(float(np.mean([r.best_val_accuracy for r in runs]))
+                           if runs[0].best_val_accuracy is not None else None),
+        train_images_per_second=float(np.mean([r.train_images_per_second for r in runs])),
+        run_dir=str(top),
+        runs=[r.run_dir for r in runs],
+        environment=machine.environment(),
+    )
     if parallel.is_primary:
-        reporting.write_json(top / "results.json", summary)
+        summary.write()
     return summary
 
 
@@ -208,7 +216,7 @@ def weights_digest(model):
     return digest.hexdigest()
 
 
-def _single_run(config, recipe, verbose, resume=False):
+def _single_run(config, recipe, verbose, finish=(), resume=False):
     start = time.time()
     keras.utils.set_random_seed(config.seed)
     # Data and model first: a bad data folder or knob fails before a run folder exists.
@@ -223,20 +231,12 @@ def _single_run(config, recipe, verbose, resume=False):
     check_steps_per_execution(config, steps_per_epoch)
     with dtype_policy(config.precision), parallel.scope():
         classifier, trainer = build_trainer(config, input_shape, steps_per_epoch)
-    if resume:
-        run_dir = Path(config.output_dir)
-        first_epoch = resume_point(run_dir)
-    else:
-        run_dir = _shared_run_dir(parallel, config.output_dir, recipe)
-        if parallel.is_primary:
-            reporting.write_json(run_dir / "config.json", {"recipe": recipe, **dataclasses.asdict(config)})
-        first_epoch = 0
+    run_dir, first_epoch = _open_run_dir(config, parallel, recipe, resume)
     with _own_folder(parallel, run_dir, resume) as own_dir:
         history, train_seconds, best_weights = _fit(
             config, parallel, trainer, classifier, own_dir, first_epoch, verbose,
             (x_train, y_train), (x_val, y_val), steps_per_epoch)
     epochs_run = len(history["loss"])
-
     if parallel.shards_data:
         # Test on one device in every process: no collectives, the same numbers everywhere.
         with dtype_policy(config.precision):
@@ -246,50 +246,60 @@ def _single_run(config, recipe, verbose, resume=False):
     if parallel.num_processes > 1:
         logger.info("process %d/%d: tested weights sha256 %s", parallel.process_id, parallel.num_processes,
                     digest)
-    eval_batch = max(config.batch_size, 500)
-    test_ds = make_batches(x_test, y_test, eval_batch, training=False)
-    test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
-    predictions = classifier.predict(test_ds, verbose=0).argmax(axis=1)
+    test, predictions = _test(config, classifier, trainer, x_test, y_test)
 
     val_acc = history.get("val_accuracy")
-    results = {
-        "recipe": recipe,
-        "model": config.model,
-        "parameters": classifier.count_params(),
-        "augment": config.augment,
-        "test_accuracy": test["accuracy"],
-        "test_loss": test["loss"],
-        "best_val_accuracy": max(val_acc) if val_acc else None,
-        "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else epochs_run,
-        "epochs_run": epochs_run,
-        "resumed_at_epoch": first_epoch or None,
-        "per_class_accuracy": None,
-        "train_images": len(x_train),
-        "train_seconds": round(train_seconds, 2),
-        "train_images_per_second": round(
+    results = RunResults(
+        recipe=recipe,
+        model=config.model,
+        parameters=classifier.count_params(),
+        augment=config.augment,
+        test_accuracy=test["accuracy"],
+        test_loss=test["loss"],
+        best_val_accuracy=max(val_acc) if val_acc else None,
+        best_epoch=int(np.argmax(val_acc)) + 1 if val_acc else epochs_run,
+        epochs_run=epochs_run,
+        resumed_at_epoch=first_epoch or None,
+        train_images=len(x_train),
+        train_seconds=round(train_seconds, 2),
+        train_images_per_second=round(
             (epochs_run - first_epoch) * steps_per_epoch * config.batch_size / train_seconds, 1),
-        "wall_seconds": None,
-        "strategy": config.strategy,
-        "replicas": parallel.device_count,
-        "processes": parallel.num_processes,
-        "weights_sha256": digest,
-        "run_dir": str(run_dir),
-        **machine.environment(),
-    }
+        strategy=config.strategy,
+        replicas=parallel.device_count,
+        processes=parallel.num_processes,
+        weights_sha256=digest,
+        run_dir=str(run_dir),
+        environment=machine.environment(),
+    )
     if not parallel.is_primary:
-        results["wall_seconds"] = round(time.time() - start, 2)
-        return results
+        return results.replace(wall_seconds=round(time.time() - start, 2))
     reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
     per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
-    results["per_class_accuracy"] = dict(zip(data.CLASS_NAMES, per_class))
     plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
-    results["wall_seconds"] = round(time.time() - start, 2)
-    if config.export:  # SavedModel + TFLite of the tested weights, verified (fmnist_keras.export)
-        from fmnist_keras.export import export_run
-
-        results["export"] = export_run(classifier, run_dir, config)
-    reporting.write_json(run_dir / "results.json", results)
+    results = results.replace(per_class_accuracy=dict(zip(data.CLASS_NAMES, per_class)),
+                              wall_seconds=round(time.time() - start, 2))
+    for stage in finish:  # what the caller composes after testing (the recipes: export)
+        results = results.replace(**stage(classifier, run_dir, config))
+    results.write()
     return results
+
+
+def _open_run_dir(config, parallel, recipe, resume):
+    """`(run_dir, first_epoch)`: a resumed run's own folder and epoch, or a fresh folder with config.json."""
+    if resume:
+        run_dir = Path(config.output_dir)
+        return run_dir, resume_point(run_dir)
+    run_dir = _shared_run_dir(parallel, config.output_dir, recipe)
+    if parallel.is_primary:
+        reporting.write_json(run_dir / "config.json", config_record(recipe, config))
+    return run_dir, 0
+
+
+def _test(config, classifier, trainer, x_test, y_test):
+    """`(metrics, predicted classes)` of the tested weights on the test set."""
+    test_ds = make_batches(x_test, y_test, max(config.batch_size, 500), training=False)
+    test = trainer.evaluate(test_ds, verbose=0, return_dict=True)
+    return test, classifier.predict(test_ds, verbose=0).argmax(axis=1)
 
 
 def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, train, val, steps_per_epoch):
@@ -381,7 +391,7 @@ def resume_point(run_dir):
     return json.loads(meta.read_text())["epoch"] if meta.is_file() else 0
 
 
-def resume(run_dir, config_cls, recipe, verbose="auto"):
+def resume(run_dir, config_cls, recipe, verbose="auto", finish=()):
     """Continues an interrupted run in its own folder; returns its results.
 
     The backup (weights, optimizer state with the schedule position, and the
@@ -395,4 +405,4 @@ def resume(run_dir, config_cls, recipe, verbose="auto"):
     config = config_cls(**{**saved, "output_dir": str(run_dir)})
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    return _single_run(config, recipe, verbose, resume=True)
+    return _single_run(config, recipe, verbose, finish, resume=True)
