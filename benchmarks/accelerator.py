@@ -52,7 +52,7 @@ def parse_args(argv):
     parser.add_argument("--width", type=int, default=64, help="width knob, for models that take one (default: 64)")
     parser.add_argument("--batch-size", type=int, default=256, help="images per step (default: 256)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="dtype policy (default: fp32)")
-    parser.add_argument("--augment", default="erasing(prob=0.5),ricap(beta=0.1)",
+    parser.add_argument("--augment", default="erasing(prob=0.5),ricap(beta=0.1, per_image=False)",
                         help="our trainer's augmentation stack (default: report 000's)")
     parser.add_argument("--spe", default="1,8", help="steps per compiled call of ours, comma list (default: 1,8)")
     parser.add_argument("--data-on", default="host,device",

@@ -82,14 +82,14 @@ OURS = {
     "cutout": "cutout",
     "mixup": "mixup",
     "cutmix": "cutmix",
-    "ricap": "ricap",
+    "ricap": "ricap(per_image=False)",
     "ricap_per_image": "ricap(per_image=True)",
     "augmix": "augmix",
     "augmix_views3": "augmix(views=3)",
     "autoaugment": "autoaugment",
     "randaugment": "randaugment",
-    "chain": "flip,pad_crop,erasing,ricap",
-    "chain_constant_fill": "flip,pad_crop,erasing(fill='constant'),ricap",
+    "chain": "flip,pad_crop,erasing,ricap(per_image=False)",
+    "chain_constant_fill": "flip,pad_crop,erasing(fill='constant'),ricap(per_image=False)",
 }
 
 

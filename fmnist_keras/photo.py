@@ -189,30 +189,10 @@ def to_fashion_mnist(pixels, size=(28, 28), *, sharpen=True, polarity="auto", tr
     """
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {', '.join(POLARITIES)}. Received: polarity={polarity!r}")
-    pixels = np.asarray(pixels, dtype="float32")
-    if pixels.ndim == 2:
-        pixels = pixels[..., None]
-    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 2, 3, 4) or min(pixels.shape[:2]) < 1:
-        raise ValueError(f"pixels must be an image array (H, W) or (H, W, 1|2|3|4). Received: shape={pixels.shape}")
+    color, alpha = _split_alpha(_checked_pixels(pixels))
     height, width = (int(s) for s in size)
-    if max(pixels.shape[:2]) < MIN_PHOTO_SIDE:
-        raise PhotoError(f"the image is too small to show a garment: expected at least {MIN_PHOTO_SIDE} pixels "
-                         f"on the longest side. Received: size={pixels.shape[1]}x{pixels.shape[0]}")
     notes = []
-    color, alpha = (pixels[..., :-1], pixels[..., -1]) if pixels.shape[-1] in (2, 4) else (pixels, None)
-    if alpha is not None:
-        if alpha.max() <= 0:
-            raise PhotoError("the image is fully transparent: there is no garment to classify")
-        if alpha.min() >= 255:
-            alpha = None
-    corners = _corners(color, alpha)
-    if alpha is not None:
-        background = np.median(corners, axis=0) if len(corners) else np.full(color.shape[-1], 255.0, "float32")
-        weight = alpha[..., None] / 255.0
-        color = color * weight + background * (1.0 - weight)
-        notes.append(f"composited transparency onto the background ({_describe(background)})")
-    else:
-        background = np.median(corners, axis=0)
+    color, background = _composite(color, alpha, notes)
     if (polarity != "negate" and alpha is None and color.shape[-1] == 1 and color.shape[:2] == (height, width)
             and background[0] <= 127):
         kept = np.clip(np.round(color[..., 0]), 0, 255).astype("uint8")
@@ -239,17 +219,56 @@ def to_fashion_mnist(pixels, size=(28, 28), *, sharpen=True, polarity="auto", tr
     if gray.shape != (height, width):
         notes.append(f"extended {gray.shape[1]}x{gray.shape[0]} -> {width}x{height} (centred)")
         gray = _extend(gray, height, width, bg)
+    gray = _polarize(gray, bg, polarity, notes)
+    return np.clip(np.round(gray), 0, 255).astype("uint8"), notes
+
+
+def _checked_pixels(pixels):
+    """float32 (H, W, C) pixels, or an error naming what is wrong with the array."""
+    pixels = np.asarray(pixels, dtype="float32")
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 2, 3, 4) or min(pixels.shape[:2]) < 1:
+        raise ValueError(f"pixels must be an image array (H, W) or (H, W, 1|2|3|4). Received: shape={pixels.shape}")
+    if max(pixels.shape[:2]) < MIN_PHOTO_SIDE:
+        raise PhotoError(f"the image is too small to show a garment: expected at least {MIN_PHOTO_SIDE} pixels "
+                         f"on the longest side. Received: size={pixels.shape[1]}x{pixels.shape[0]}")
+    return pixels
+
+
+def _split_alpha(pixels):
+    """`(color, alpha)`; alpha is None without an alpha channel or when it is fully opaque."""
+    if pixels.shape[-1] not in (2, 4):
+        return pixels, None
+    color, alpha = pixels[..., :-1], pixels[..., -1]
+    if alpha.max() <= 0:
+        raise PhotoError("the image is fully transparent: there is no garment to classify")
+    return (color, None) if alpha.min() >= 255 else (color, alpha)
+
+
+def _composite(color, alpha, notes):
+    """`(color, background)`: the background from the corners, transparency composited onto it (step 1)."""
+    corners = _corners(color, alpha)
+    if alpha is None:
+        return color, np.median(corners, axis=0)
+    background = np.median(corners, axis=0) if len(corners) else np.full(color.shape[-1], 255.0, "float32")
+    weight = alpha[..., None] / 255.0  # alpha weights: stays 0-255
+    notes.append(f"composited transparency onto the background ({_describe(background)})")
+    return color * weight + background * (1.0 - weight), background
+
+
+def _polarize(gray, bg, polarity, notes):
+    """Step 5: negate a light background's image (stretched so the background is black), stretch a dark one."""
     light = bg > 127
     if polarity == "negate" or (polarity == "auto" and light):
-        gray = (bg - gray) * (255.0 / bg) if light else 255.0 - gray
         notes.append("negated (dark garment on a light background)" if light else "negated (forced)")
-    elif not light:
-        gray = (gray - bg) * (255.0 / (255.0 - bg))
+        return (bg - gray) * (255.0 / bg) if light else 255.0 - gray
+    if not light:
         if bg > 0:
             notes.append(f"stretched so the background ({bg:.0f}) is black")
-    else:
-        notes.append("not negated (forced)")
-    return np.clip(np.round(gray), 0, 255).astype("uint8"), notes
+        return (gray - bg) * (255.0 / (255.0 - bg))
+    notes.append("not negated (forced)")
+    return gray
 
 
 def _corners(color, alpha):

@@ -29,7 +29,8 @@ def test_module_runs_end_to_end_and_records(tmp_path):
     results = json.loads((out / "results.json").read_text())
     config = json.loads((out / "config.json").read_text())
     assert results["epochs_run"] == 1 and config["width"] == 8
-    assert config["augment"] == "erasing(prob=0.5),ricap(beta=0.1)"  # report 000's stack
+    assert config["augment"] == "erasing(prob=0.5),ricap(beta=0.1, per_image=False)"  # report 000's stack
+    assert config["schema"] == 2  # the op contract's defaults (a bare `ricap` draws per image)
     # --epochs 1 of 120 scales the warmup and restart phases with it.
     assert config["warmup_epochs"] == pytest.approx(10 / 120)
     assert config["restart_epochs"] == pytest.approx(10 / 120)
@@ -152,18 +153,18 @@ def test_every_recipe_runs_on_a_tiny_slice(recipe, flags, tmp_path, capsys):
     out = tmp_path / recipe
     results = module.main(["--limit-train", "512", "--epochs", "1", "--val-size", "500",
                            "--output-dir", str(out), *flags])
-    assert 0.0 <= results["test_accuracy"] <= 1.0
+    assert 0.0 <= results.test_accuracy <= 1.0
     # Its config.json (a table's too) is a valid --config for the recipe, with the flags given.
     from fmnist_keras.training.config import load_config
 
     recorded = load_config(module.Config, out / "config.json", recipe)
     assert recorded["epochs"] == 1 and recorded["limit_train"] == 512 and module.Config(**recorded)
-    runs = [out] if "cells" not in results else [out / p.name for p in out.iterdir() if p.is_dir()]
-    if "cells" in results:
-        assert (out / "table.md").is_file() and len(runs) == len(results["cells"])
+    runs = [out] if results.cells is None else [out / p.name for p in out.iterdir() if p.is_dir()]
+    if results.cells is not None:
+        assert (out / "table.md").is_file() and len(runs) == len(results.cells)
         assert "| cell | report |" in capsys.readouterr().out
         # The headline cell is the best on validation, never chosen on test.
-        assert results["best_cell"] == max(results["cells"], key=lambda r: r["best_val_accuracy"])["cell"]
+        assert results.best_cell == max(results.cells, key=lambda r: r["best_val_accuracy"])["cell"]
     for run in runs:
         for name in ("config.json", "history.csv", "results.json", "model.keras", "curves.png",
                      "confusion.png", "lr.png"):
@@ -181,13 +182,13 @@ def test_speedrun_reports_tta_and_repeats(tmp_path, capsys):
                              "--output-dir", str(out)])
     printed = capsys.readouterr().out
     assert "seed 0:" in printed and "seed 1:" in printed and "with flip TTA" in printed
-    assert results["repeats"] == 2 and len(results["test_accuracies"]) == 2
-    assert results["test_accuracy"] == pytest.approx(np.mean(results["test_accuracies"]))
-    assert results["test_accuracies"] != results["test_accuracies_single_view"]  # TTA changes predictions
-    assert 0.3 < results["test_accuracy"] <= 1.0  # two short epochs already learn
-    assert 0 < results["first_seed_seconds"] and "export" not in results  # full speedruns do not export
+    assert results.repeats == 2 and len(results.test_accuracies) == 2
+    assert results.test_accuracy == pytest.approx(np.mean(results.test_accuracies))
+    assert results.test_accuracies != results.test_accuracies_single_view  # TTA changes predictions
+    assert 0.3 < results.test_accuracy <= 1.0  # two short epochs already learn
+    assert 0 < results.first_seed_seconds and results.export is None  # full speedruns do not export
     saved = json.loads((out / "results.json").read_text())
-    assert saved["test_accuracy"] == results["test_accuracy"] and (out / "config.json").is_file()
+    assert "export" not in saved and saved["test_accuracy"] == results.test_accuracy and (out / "config.json").is_file()
     from fmnist_keras.training.config import load_config
 
     assert load_config(speedrun.Config, out / "config.json", "speedrun")["repeats"] == 2

@@ -14,6 +14,7 @@ import them when a config is made.
 import dataclasses
 import json
 import numbers
+import re
 import types
 import typing
 from pathlib import Path
@@ -21,6 +22,11 @@ from pathlib import Path
 from fmnist_keras.choices import (
     DATA_PLACEMENTS, HEADS, L2_SCOPES, LAYER_INITS, LOSSES, MODELS, NORMS, OPTIMIZERS, PLACEMENTS,
     PRECISIONS, SCHEDULES, STEMS, STRATEGIES)
+
+# config.json's format. 2 (2026-12-02): augmentation strings follow the op contract, where a bare `ricap`
+# draws per image; a file without "schema" is 1, from when `ricap` drew one layout per batch.
+CONFIG_SCHEMA = 2
+_RICAP = re.compile(r"\bricap\b(\(([^)]*)\))?")
 
 # The `--help` groups, in the order they are listed.
 GROUPS = ("data", "model", "optimization", "schedule", "augmentation", "run and outputs", "hardware")
@@ -103,7 +109,7 @@ class TrainConfig:
                                "(0: off; the best-validation weights are tested either way)", "schedule")
 
     # augmentation
-    augment: str = setting("", "augmentation stack, e.g. 'erasing(prob=0.5),ricap(beta=0.1)' "
+    augment: str = setting("", "augmentation stack, e.g. 'random_erasing(prob=0.5),ricap(beta=0.1)' "
                                "(docs/augmentation.md)", "augmentation")
     augment_on: str = setting("device", "where augmentation runs: inside the train step, or in tf.data",
                               "augmentation", PLACEMENTS)
@@ -225,11 +231,30 @@ def coerce(name, value, kind):
     raise ValueError(f"{name} must be {expected}. Received: {name}={value!r}")
 
 
+def config_record(recipe, config):
+    """What a run folder's config.json holds: the recipe, the file's format and every setting."""
+    return {"recipe": recipe, "schema": CONFIG_SCHEMA, **dataclasses.asdict(config)}
+
+
+def pin_batch_ricap(augment):
+    """Schema 1 -> 2: a `ricap` without `per_image` drew once per batch when it was written; say so,
+    so that `--resume` and `--config` draw what the run drew."""
+    def pin(match):
+        params = match.group(2)
+        if params is not None and "per_image" in params:
+            return match.group(0)
+        return f"ricap({params + ', ' if params and params.strip() else ''}per_image=False)"
+
+    return _RICAP.sub(pin, augment)
+
+
 def load_config(config_cls, path, recipe):
     """The settings recorded in a run's `config.json`, as `{field: value}`.
 
     Every key must be a field of `config_cls` with a value of its type (lists
-    become tuples); the `recipe` key, when present, must name `recipe`.
+    become tuples); the `recipe` key, when present, must name `recipe`. A file
+    written before `CONFIG_SCHEMA` 2 gets its `ricap` pinned to the per-batch
+    draw it ran with (`pin_batch_ricap`).
 
     Raises:
         FileNotFoundError: `path` is missing.
@@ -250,6 +275,12 @@ def load_config(config_cls, path, recipe):
     if saved.pop("recipe", recipe) != recipe:
         raise ValueError(f"{path} is a config of recipe {json.loads(path.read_text())['recipe']!r}, not "
                          f"{recipe!r}: run it with that recipe. Received: config={str(path)!r}")
+    schema = saved.pop("schema", 1)
+    if schema not in (1, CONFIG_SCHEMA):
+        raise ValueError(f"{path} has config schema {schema!r}; this version reads 1 and {CONFIG_SCHEMA} "
+                         f"(a newer fmnist_keras wrote it?). Received: config={str(path)!r}")
+    if schema == 1 and isinstance(saved.get("augment"), str):
+        saved["augment"] = pin_batch_ricap(saved["augment"])
     kinds = field_types(config_cls)
     unknown = sorted(set(saved) - set(kinds))
     if unknown:
