@@ -194,17 +194,21 @@ def test_speedrun_reports_tta_and_repeats(tmp_path, capsys):
     assert load_config(speedrun.Config, out / "config.json", "speedrun")["repeats"] == 2
 
 
-def test_flip_tta_averages_the_image_and_its_mirror(real_batch):
+def test_speedrun_flip_tta_averages_the_image_and_its_mirror(fmnist):
     import keras
 
-    from fmnist_keras.recipes.speedrun import predict_tta
+    from fmnist_keras.data import to_model_input
+    from fmnist_keras.recipes.speedrun import _test_probabilities
 
-    images, _ = real_batch
+    _, (x, _) = fmnist
+    x = x[:256]
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
-    want = (model.predict(images, verbose=0) + model.predict(images[:, :, ::-1], verbose=0)) / 2
-    np.testing.assert_allclose(predict_tta(model, images, "flip"), want, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(predict_tta(model, images, "none"), model.predict(images, verbose=0), rtol=1e-6)
+    plain, mirrored = (model.predict(to_model_input(v[..., None]), verbose=0) for v in (x, x[:, :, ::-1]))
+    single, flip = _test_probabilities(model, x, "flip")
+    np.testing.assert_allclose(single, plain, rtol=1e-6)
+    np.testing.assert_allclose(flip, (plain + mirrored) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_test_probabilities(model, x, "none")[1], plain, rtol=1e-6)
 
 def test_speedrun_refuses_an_unknown_tta():
     from fmnist_keras.recipes.speedrun import Config

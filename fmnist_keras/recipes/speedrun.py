@@ -76,14 +76,6 @@ QUICK = dict(epochs=4)
 QUICK_HELP = "CPU preset for the 92% goal: 4 epochs (92.05% in 217 s on 2 AMD EPYC cores)."
 
 
-def predict_tta(classifier, images, tta, batch_size=1000):
-    """Class probabilities, averaged over the image and its mirror when `tta="flip"`."""
-    probs = classifier.predict(images, batch_size=batch_size, verbose=0)
-    if tta == "flip":
-        probs = (probs + classifier.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-    return probs
-
-
 def speedrun_once(config, verbose, splits=None):
     """Trains one seed; returns its results (test accuracy with and without TTA).
 
@@ -104,9 +96,7 @@ def speedrun_once(config, verbose, splits=None):
     fit_start = time.time()
     trainer.fit(train, epochs=config.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
     train_seconds = time.time() - fit_start
-    test_images = data.to_model_input(x_test[..., None])
-    single = classifier.predict(test_images, batch_size=1000, verbose=0)
-    tta = predict_tta(classifier, test_images, config.tta) if config.tta != "none" else single
+    single, tta = _test_probabilities(classifier, x_test, config.tta)
     return {
         "test_accuracy": float(np.mean(single.argmax(1) == y_test)),
         "test_accuracy_tta": float(np.mean(tta.argmax(1) == y_test)),
@@ -115,6 +105,19 @@ def speedrun_once(config, verbose, splits=None):
         "seconds_since_start": round(time.time() - fmnist_keras.START_TIME, 2),
         "parameters": classifier.count_params(),
     }, classifier
+
+
+def _test_probabilities(classifier, x_test, tta_spec):
+    """`(single-view, TTA)` class probabilities on the uint8 test images (the evaluation's TTA views)."""
+    from fmnist_keras.evaluation import tta
+
+    def predict(pixels):
+        return classifier.predict(data.to_model_input(pixels[..., None]), batch_size=1000, verbose=0)
+
+    single = predict(x_test)
+    if tta_spec == "none":
+        return single, single
+    return single, tta.predict_tta(predict, x_test, tta.tta_views(tta.parse_tta(tta_spec)))
 
 
 def run(config, verbose="auto", finish=()):
