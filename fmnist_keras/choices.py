@@ -24,5 +24,5 @@ DATA_PLACEMENTS = ("host", "device")  # where the training images live (device: 
 PRECISIONS = ("fp32", "bf16", "fp16")
 STRATEGIES = ("none", "data_parallel", "mirrored", "multiworker")  # see training/distributed.py
 
-# Keras Tuner (fmnist_keras.tuning).
+# Keras Tuner (fmnist_keras.keras_tuner_hypermodel).
 TUNERS = ("random", "hyperband", "bayesian")

@@ -31,7 +31,7 @@ import shlex
 from collections import Counter
 from pathlib import Path
 
-from fmnist_keras import reporting
+from fmnist_keras import run_folder
 from fmnist_keras.results import RunResults
 
 BEGIN, END = "<!-- ledger:begin -->", "<!-- ledger:end -->"
@@ -140,7 +140,7 @@ def record(recipe, results, argv, report_number=None, folder=None):
         "evaluation": results.evaluation,  # from --evaluate: mCE, ECE, ...
         "results": results.to_json(),
     }
-    reporting.write_json(path, entry)
+    run_folder.write_json(path, entry)
     rebuild_table(folder)
     page = front_page(folder)
     # A ledger folder away from the checkout (a GPU machine's $FMNIST_LEDGER_DIR) has no front page.

@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
-from fmnist_keras import reporting
+from fmnist_keras import run_folder
 
 # machine.environment()'s keys: results.json keeps them at the top level, as it always has.
 ENVIRONMENT_KEYS = ("host", "platform", "python", "cpu_count", "cpu_model", "cpu_flags", "device", "devices",
@@ -101,7 +101,7 @@ class RunResults:
     def write(self, run_dir=None):
         """Writes `<run_dir>/results.json` (never over an existing one); returns its path."""
         path = Path(run_dir or self.run_dir) / "results.json"
-        reporting.write_json(path, self.to_json())
+        run_folder.write_json(path, self.to_json())
         return path
 
     @classmethod

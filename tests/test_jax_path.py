@@ -143,7 +143,7 @@ def test_recipe_evaluate_runs_the_whole_suite_without_tensorflow(tmp_path, jax_e
 
     # The standalone CLI on the same machine: ensemble, baseline (mCE) and exported sets.
     done = subprocess.run(
-        [sys.executable, "-m", "fmnist_keras.evaluate", str(run), str(run / "model.keras"), "--baseline", str(run),
+        [sys.executable, "-m", "fmnist_keras.evaluation", str(run), str(run / "model.keras"), "--baseline", str(run),
          "--corruptions", "rotation,motion_blur,fog", "--severities", "1,5", "--tta", "flip", "--limit", "100",
          "--out", str(tmp_path / "ensemble"), "--export-corrupted", str(tmp_path / "fmnist-c"), "--quiet"],
         env=jax_env, capture_output=True, text=True, timeout=300)

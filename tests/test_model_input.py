@@ -35,7 +35,7 @@ def test_training_evaluation_and_export_paths_feed_identical_input(fmnist):
 
     from fmnist_keras import batches, pipeline
     from fmnist_keras.evaluation.suite import Predictor
-    from fmnist_keras.export import _probabilities_fn
+    from fmnist_keras.export.formats import probabilities_fn
 
     _, (x, y) = fmnist
     x, y = x[:300], y[:300]
@@ -54,8 +54,8 @@ def test_training_evaluation_and_export_paths_feed_identical_input(fmnist):
             return tf.fill((tf.shape(images)[0], 10), 0.1)
 
     Predictor(Recorder())(x)
-    _probabilities_fn(Recorder())(tf.constant(x[..., None]))
-    _probabilities_fn(Recorder(), channel_axis=False)(tf.constant(x.astype(np.float32)))
+    probabilities_fn(Recorder())(tf.constant(x[..., None]))
+    probabilities_fn(Recorder(), channel_axis=False)(tf.constant(x.astype(np.float32)))
     for got in (from_pipeline, from_batches, *seen):
         np.testing.assert_array_equal(got, want)
 

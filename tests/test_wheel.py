@@ -7,6 +7,7 @@ folder, and used from a directory without the source tree.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,12 +27,27 @@ def _package_modules():
     return names
 
 
+def _clean_copy(target):
+    """The checkout's files as a fresh clone has them (tracked, or new and not ignored): a build
+    folder left in the checkout would put modules that no longer exist into the wheel."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, timeout=60)
+    if listed.returncode != 0:  # not a git checkout (an unpacked sdist): it is clean already
+        return ROOT
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """`(site, cwd)`: the wheel's files installed into `site`; `cwd` holds no source."""
+    """`(wheel, site, cwd)`: the wheel's files installed into `site`; `cwd` holds no source."""
     tmp = tmp_path_factory.mktemp("wheel")
+    source = _clean_copy(tmp / "source")
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                            "--quiet", "-w", str(tmp / "dist"), str(ROOT)],
+                            "--quiet", "-w", str(tmp / "dist"), str(source)],
                            capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     [wheel] = (tmp / "dist").glob("fmnist_keras-*.whl")
@@ -49,12 +65,15 @@ def _run(site, cwd, *args, timeout=300):
                           timeout=timeout)
 
 
-def test_the_wheel_holds_every_module(installed):
+def test_the_wheel_holds_every_module_and_nothing_else(installed):
     wheel, _, _ = installed
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [m for m in _package_modules()
                if f"{m.replace('.', '/')}.py" not in names and f"{m.replace('.', '/')}/__init__.py" not in names]
     assert not missing, f"modules left out of the wheel: {missing}"
+    source = {str(p.relative_to(ROOT)) for p in (ROOT / "fmnist_keras").rglob("*.py")}
+    stale = sorted(n for n in names if n.endswith(".py") and n not in source)
+    assert not stale, f"modules in the wheel that the source no longer has: {stale}"
 
 
 @pytest.mark.slow

@@ -261,12 +261,12 @@ def frontier(inputs, probs, clean, tta_names):
 
 def error_analysis(inputs, probs, gallery):
     """Confusions, per-class accuracy and the `gallery` most confident mistakes, with their figures."""
-    from fmnist_keras import reporting
+    from fmnist_keras import run_folder
 
     x_test, y_test, names = inputs.x_test, inputs.y_test, data.CLASS_NAMES
     predicted = probs.argmax(axis=1)
     matrix = errors.confusion_matrix(y_test, predicted, data.NUM_CLASSES)
-    reporting.plot_confusion(y_test, predicted, names, inputs.paths["confusion"])
+    run_folder.plot_confusion(y_test, predicted, names, inputs.paths["confusion"])
     worst = errors.worst_mistakes(probs, y_test, gallery)
     top_idx, top_p = errors.top2(probs)
     plots.plot_gallery(x_test, y_test, top_idx, top_p, worst, names, inputs.paths["gallery"])

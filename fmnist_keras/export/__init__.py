@@ -42,7 +42,6 @@ from fmnist_keras.export.formats import (
 from fmnist_keras.export.runtime import TFLiteRunner, make_interpreter, serve
 from fmnist_keras.export.verify import MAX_INT8_ACCURACY_DROP, MIN_FLOAT_AGREEMENT, format_report, verify_export
 
-_probabilities_fn = probabilities_fn  # the old private name (tests/test_model_input.py imports it)
 
 __all__ = [
     "FILES", "FORMATS", "MAX_INT8_ACCURACY_DROP", "MIN_FLOAT_AGREEMENT", "REPORT", "SIGNATURES", "TFLiteRunner",

@@ -82,7 +82,7 @@ def build_parser(config_cls, description, quick_help, recipe=None):
                      help="add this run to the results ledger (recipes/runs/*.json and recipes/README.md)")
     run.add_argument("--evaluate", action="store_true",
                      help="after training, evaluate the run (corruptions, calibration, TTA, errors; "
-                          "python -m fmnist_keras.evaluate) into evaluation.json and report.html")
+                          "python -m fmnist_keras.evaluation) into evaluation.json and report.html")
     run.add_argument("--evaluate-limit", type=int, metavar="N",
                      help="with --evaluate: only the first N test (and validation) images (default: all)")
     run.add_argument("--verbose", action="store_true",

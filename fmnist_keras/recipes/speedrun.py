@@ -41,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 import fmnist_keras
-from fmnist_keras import data, machine, reporting
+from fmnist_keras import data, machine, run_folder
 from fmnist_keras.recipes._cli import run_recipe
 from fmnist_keras.results import RunResults
 from fmnist_keras.training.config import TrainConfig, config_record, setting, width_setting
@@ -129,8 +129,8 @@ def run(config, verbose="auto", finish=()):
     # The first seed's data, loaded once: bad data or settings fail before a folder exists.
     first = runner.load_splits(config)
     runner.check_steps_per_execution(config, len(first[0][0]) // config.batch_size)
-    run_dir = reporting.make_run_dir(config.output_dir, RECIPE)
-    reporting.write_json(run_dir / "config.json", config_record(RECIPE, config))
+    run_dir = run_folder.make_run_dir(config.output_dir, RECIPE)
+    run_folder.write_json(run_dir / "config.json", config_record(RECIPE, config))
     seeds = []
     for k in range(config.repeats):
         one, classifier = speedrun_once(config.replace(seed=config.seed + k, repeats=1), verbose,

@@ -4,7 +4,7 @@ Source: Advertima's CNN study searched CNN_2's learning rate, L2 strength,
 batch size and epochs on a 50,000 / 10,000 train/validation split and found
 lr 3.593e-4, L2 3.593e-4, batch 64, 10 epochs -> 92.91% test accuracy
 (`recipes/cnn2_tuned.py` trains exactly that). This recipe runs the search
-itself (`fmnist_keras.tuning.FashionHyperModel`: Adam with coupled L2, lr and
+itself (`fmnist_keras.keras_tuner_hypermodel.FashionHyperModel`: Adam with coupled L2, lr and
 L2 log-uniform, batch size from a list, epochs an integer range; objective
 val_accuracy), then trains the best configuration with the recipe engine
 (best-validation epoch kept) and tests it. Target: >= 92.9%.
@@ -121,20 +121,20 @@ def _search(config, directory, verbose):
 
 def tune_and_train(config, verbose=None, finish=()):
     """Searches, trains the best configuration, tests it (running `finish` on it); returns its `RunResults`."""
-    from fmnist_keras import reporting
+    from fmnist_keras import run_folder
     from fmnist_keras.training import runner
     from fmnist_keras.keras_tuner_hypermodel import best_values
 
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2  # trial tables + one line per epoch in logs
     runner.load_splits(config)  # fail on bad data before any folder exists
-    top = reporting.make_run_dir(config.output_dir, RECIPE)
-    reporting.write_json(top / "config.json", config_record(RECIPE, config))
+    top = run_folder.make_run_dir(config.output_dir, RECIPE)
+    run_folder.write_json(top / "config.json", config_record(RECIPE, config))
     tuner, search_seconds = _search(config, top / "search", verbose)
     trials = [{"trial_id": t.trial_id, "status": t.status, "score": t.score,
                "values": {k: v for k, v in t.hyperparameters.values.items()}}
               for t in tuner.oracle.trials.values()]
-    reporting.write_json(top / "trials.json", trials)
+    run_folder.write_json(top / "trials.json", trials)
     best = best_values(tuner)
     [best_hp] = tuner.get_best_hyperparameters(1)
     epochs = best.get("epochs") or best_hp.values.get("tuner/epochs") or config.epochs

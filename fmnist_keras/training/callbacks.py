@@ -90,7 +90,7 @@ class BestClassifierCheckpoint(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and value > self.best:
             self.best = value
-            from fmnist_keras.reporting import save_classifier
+            from fmnist_keras.run_folder import save_classifier
 
             save_classifier(self.classifier, self.path)
 

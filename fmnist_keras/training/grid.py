@@ -7,7 +7,7 @@ its own sub-folder of one run folder, and the table is written as
 
 from pathlib import Path
 
-from fmnist_keras import machine, reporting
+from fmnist_keras import machine, run_folder
 from fmnist_keras.results import RunResults
 from fmnist_keras.training.config import config_record
 
@@ -66,9 +66,9 @@ def run_table(config, cells, recipe, verbose="auto", finish=()):
     load_splits(config)  # fail on bad data before any folder exists
     for _, overrides, _ in cells:
         config.replace(**overrides)  # and on a bad cell
-    top = reporting.make_run_dir(config.output_dir, recipe)
+    top = run_folder.make_run_dir(config.output_dir, recipe)
     # The table's own settings, loadable by --config; each cell's are in its folder.
-    reporting.write_json(top / "config.json", config_record(recipe, config))
+    run_folder.write_json(top / "config.json", config_record(recipe, config))
     rows = []
     for label, overrides, report_number in cells:
         # A table of many cells does not export each one (export a cell's folder with
@@ -83,7 +83,7 @@ def run_table(config, cells, recipe, verbose="auto", finish=()):
                      "epochs_run": results.epochs_run, "train_seconds": results.train_seconds,
                      "run_dir": results.run_dir})
     (top / "table.md").write_text(table_markdown(rows))
-    reporting.write_json(top / "table.json", rows)
+    run_folder.write_json(top / "table.json", rows)
     print(table_markdown(rows))
     # The headline cell is chosen on validation accuracy (choosing on test would flatter it);
     # without a validation split, on test accuracy.

@@ -33,7 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fmnist_keras import batches, data, machine, pipeline, reporting
+from fmnist_keras import batches, data, machine, pipeline, run_folder
 from fmnist_keras.models import build_model
 from fmnist_keras.results import RunResults
 from fmnist_keras.training import distributed
@@ -137,7 +137,7 @@ def _repeated_runs(config, recipe, verbose, finish):
     parallel = distributed.make_parallelism(config.strategy)
     top = _shared_run_dir(parallel, config.output_dir, recipe)
     if parallel.is_primary:
-        reporting.write_json(top / "config.json", config_record(recipe, config))
+        run_folder.write_json(top / "config.json", config_record(recipe, config))
     runs = []
     for k in range(config.repeats):
         seed = config.seed + k
@@ -173,11 +173,11 @@ def _shared_run_dir(parallel, output_dir, recipe):
     step that process 0 never reaches.
     """
     if parallel.num_processes == 1:
-        return reporting.make_run_dir(output_dir, recipe)
+        return run_folder.make_run_dir(output_dir, recipe)
     made, error = "", ""
     if parallel.is_primary:
         try:
-            made = str(reporting.make_run_dir(output_dir, recipe))
+            made = str(run_folder.make_run_dir(output_dir, recipe))
         except (FileExistsError, OSError) as e:
             error = str(e)
     error = distributed.broadcast_text(error)
@@ -273,8 +273,8 @@ def _single_run(config, recipe, verbose, finish=(), resume=False):
     )
     if not parallel.is_primary:
         return results.replace(wall_seconds=round(time.time() - start, 2))
-    reporting.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
-    per_class = reporting.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
+    run_folder.plot_curves(history, run_dir / "curves.png", title=f"{recipe}: {config.model}")
+    per_class = run_folder.plot_confusion(y_test, predictions, data.CLASS_NAMES, run_dir / "confusion.png")
     plot_schedule(config, steps_per_epoch, run_dir / "lr.png")
     results = results.replace(per_class_accuracy=dict(zip(data.CLASS_NAMES, per_class)),
                               wall_seconds=round(time.time() - start, 2))
@@ -291,7 +291,7 @@ def _open_run_dir(config, parallel, recipe, resume):
         return run_dir, resume_point(run_dir)
     run_dir = _shared_run_dir(parallel, config.output_dir, recipe)
     if parallel.is_primary:
-        reporting.write_json(run_dir / "config.json", config_record(recipe, config))
+        run_folder.write_json(run_dir / "config.json", config_record(recipe, config))
     return run_dir, 0
 
 
@@ -312,7 +312,7 @@ def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, t
     (x_train, y_train), (x_val, y_val) = train, val
     has_val = len(x_val) > 0
     part = parallel.batch_part()  # this process's part of each global batch (JAX data parallelism)
-    past = reporting.read_history(own_dir / "history.csv") if first_epoch else {}
+    past = run_folder.read_history(own_dir / "history.csv") if first_epoch else {}
     host_map = trainer.augment_batch if config.augment_on == "host" else None
     train_ds = make_batches(x_train, y_train, config.batch_size, training=True, seed=config.seed,
                             batch_map=host_map, epochs=config.epochs, first_epoch=first_epoch,
@@ -349,9 +349,9 @@ def _fit(config, parallel, trainer, classifier, own_dir, first_epoch, verbose, t
     if has_val:  # the best-validation epoch's weights, kept in model.keras
         weights = keras.saving.load_model(own_dir / "model.keras").get_weights()
     else:
-        reporting.save_classifier(classifier, own_dir / "model.keras")
+        run_folder.save_classifier(classifier, own_dir / "model.keras")
         weights = classifier.get_weights()
-    return reporting.read_history(own_dir / "history.csv"), train_seconds, weights
+    return run_folder.read_history(own_dir / "history.csv"), train_seconds, weights
 
 
 def check_steps_per_execution(config, steps_per_epoch):
