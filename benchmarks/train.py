@@ -64,7 +64,7 @@ Usage:
     python benchmarks/train.py                         # default: ~8 min on 2 shared cores
     python benchmarks/train.py --quick                 # smoke run of every part, ~25 s
     python benchmarks/train.py --parts train,eval --models cnn2 --precisions fp32 --jit off
-    python benchmarks/train.py --augment "flip,pad_crop;erasing,ricap" --augment-model cnn2
+    python benchmarks/train.py --augment "flip,pad_crop;erasing,ricap(per_image=False)" --augment-model cnn2
     python benchmarks/train.py --markdown /tmp/train_bench.md
     TF_ENABLE_ONEDNN_OPTS=1 python benchmarks/train.py     # with oneDNN kernels, as `make demo`
 """
@@ -96,7 +96,7 @@ from train_tables import header, markdown  # noqa: E402
 PARTS = ("train", "augment", "pipeline", "eval")
 
 DEFAULTS = dict(models="mlp,cnn2,resnet18", width=16, precisions="fp32,bf16", eval_precisions="fp32",
-                jit="off,on", eval_jit="off", augment="flip,pad_crop;erasing,ricap;augmix(views=3)",
+                jit="off,on", eval_jit="off", augment="flip,pad_crop;erasing,ricap(per_image=False);augmix(views=3)",
                 augment_model="resnet18", rounds=3, steps=8, warmup=1, chunk_seconds=1.0,
                 variant_seconds=3.0, pipeline_seconds=0.3)
 QUICK = dict(models="mlp", augment="flip,pad_crop", augment_model="mlp", rounds=3, steps=3,
