@@ -342,15 +342,36 @@ def markdown(table):
     return "\n".join(lines)
 
 
-def write(out, runs, commands, environment):
+def write(out, runs, commands, environment, recorded=None):
     doc = {"study": "report004_causes", "issue": 21, "commands": commands,
            "date": datetime.date.today().isoformat(), "environment": environment,
            "load_average": list(os.getloadavg()), "table": summarize(runs), "runs": runs}
+    if recorded:
+        doc["recorded_recipe_run"] = recorded
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
     tmp.replace(out)
     return doc
+
+
+def recorded_histories(folder):
+    """Per-seed numbers of a recipe run folder (`mlp_grid --output-dir`): the tested (best-validation)
+    epoch and its test accuracy from results.json, and the validation accuracy of the best and the
+    last epoch from history.csv. Costs no training: the recipe logged validation every epoch."""
+    import csv
+
+    found = {}
+    for cell in CELLS:
+        for seed_dir in sorted((Path(folder) / cell.replace(" ", "_").replace("=", "_")).glob("seed*")):
+            results = json.loads((seed_dir / "results.json").read_text())
+            with open(seed_dir / "history.csv") as f:
+                val = [float(row["val_accuracy"]) for row in csv.DictReader(f)]
+            found.setdefault(cell, []).append({
+                "seed": int(seed_dir.name[4:]), "test_best_val": results["test_accuracy"],
+                "best_epoch": results["best_epoch"], "val_best": max(val), "val_last": val[-1],
+                "epochs": len(val)})
+    return {"folder": str(folder), "cells": found}
 
 
 def parse_list(text, choices, what):
@@ -374,6 +395,9 @@ def main(argv=None):
                         help="train on this many images, and val/test on as many (smoke mode)")
     parser.add_argument("--out", type=Path, required=True, help="results JSON (kept and extended if it exists)")
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--recorded-run", type=Path, default=None,
+                        help="also store the per-seed best/last validation accuracy of a recipe run folder "
+                             "(e.g. /tmp/runs/mlp_grid_opt_init, the run behind recipes/runs/mlp_grid-2026-12-02.json)")
     args = parser.parse_args(argv)
     cells = parse_list(args.cells, CELLS, "cell")
     variants = parse_list(args.variants, VARIANTS, "variant")
@@ -384,10 +408,13 @@ def main(argv=None):
 
     command = " ".join([Path(sys.argv[0]).name if argv is None else "report004_causes.py",
                         *(sys.argv[1:] if argv is None else argv)])
-    runs, commands = [], []
+    runs, commands, recorded = [], [], None
     if args.out.exists():
         previous = json.loads(args.out.read_text())
         runs, commands = previous["runs"], previous["commands"]
+        recorded = previous.get("recorded_recipe_run")
+    if args.recorded_run is not None:
+        recorded = recorded_histories(args.recorded_run)
     commands = commands + [command]
     done = {(r["cell"], r["variant"], r["seed"], r["epochs"], r["train_images"]) for r in runs}
     environment = machine.environment()
@@ -406,8 +433,8 @@ def main(argv=None):
                 print(f"{cell} | {variant} | seed {seed}: test {100 * run['test_best_val']:.2f} (best-val epoch "
                       f"{run['best_epoch']}), last {100 * run['test_last']:.2f}, {run['train_seconds']} s",
                       flush=True)
-                write(args.out, runs, commands, environment)
-    doc = write(args.out, runs, commands, environment)
+                write(args.out, runs, commands, environment, recorded)
+    doc = write(args.out, runs, commands, environment, recorded)
     print(markdown(doc["table"]))
     return doc
 

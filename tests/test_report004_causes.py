@@ -130,3 +130,13 @@ def test_torch_adam_is_pytorchs_update(causes):
         v = 0.999 * v + 0.001 * g * g
         p = p - 0.1 / (1 - 0.9**t) * m / (np.sqrt(v) / np.sqrt(1 - 0.999**t) + 1e-8)
     np.testing.assert_allclose(got, p, rtol=1e-5)
+
+
+def test_recorded_histories_reads_a_recipe_run_folder(causes, tmp_path):
+    seed_dir = tmp_path / "adam_lr_0.1" / "seed1"
+    seed_dir.mkdir(parents=True)
+    (seed_dir / "results.json").write_text(json.dumps({"test_accuracy": 0.55, "best_epoch": 2}))
+    (seed_dir / "history.csv").write_text("epoch,val_accuracy\n0,0.3\n1,0.56\n2,0.1\n")
+    found = causes.recorded_histories(tmp_path)["cells"]
+    assert found == {"adam lr=0.1": [{"seed": 1, "test_best_val": 0.55, "best_epoch": 2, "val_best": 0.56,
+                                      "val_last": 0.1, "epochs": 3}]}
