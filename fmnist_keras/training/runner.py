@@ -217,6 +217,8 @@ def weights_digest(model):
 
 
 def _single_run(config, recipe, verbose, finish=(), resume=False):
+    # Kept whole (66 lines): one call per step, load -> build -> fit -> test -> record, and the
+    # record is a flat list of fields; split further, the steps' order would be harder to follow.
     start = time.time()
     keras.utils.set_random_seed(config.seed)
     # Data and model first: a bad data folder or knob fails before a run folder exists.
