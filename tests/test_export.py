@@ -182,3 +182,14 @@ def test_recipe_with_export_writes_run_export(tmp_path, capsys):
     saved = json.loads((out / "results.json").read_text())
     assert saved["export"] == results.export and saved["export"]["formats"]["tflite"]["passed"]
     assert "| tflite-int8 |" in capsys.readouterr().out
+
+
+def test_export_stage_exports_only_when_the_config_asks():
+    """The runner knows nothing of shipping: a recipe passes this stage, which acts on `config.export`."""
+    from types import SimpleNamespace
+
+    from fmnist_keras.recipes import _cli
+
+    assert export.export_stage(None, "unused", SimpleNamespace(export=False)) == {}
+    assert _cli.export_stage(None, "unused", SimpleNamespace(export=False)) == {}
+    assert _cli.FINISH == (_cli.export_stage,)

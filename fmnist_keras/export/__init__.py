@@ -36,7 +36,8 @@ Run:
 # Every name callers used from the old single module is re-exported here.
 from fmnist_keras.export.cli import main
 from fmnist_keras.export.folder import (
-    REPORT, default_out_dir, export_model, export_run, export_summary, load_classifier, prepare_out_dir)
+    REPORT, default_out_dir, export_model, export_run, export_stage, export_summary, load_classifier,
+    prepare_out_dir)
 from fmnist_keras.export.formats import (
     FILES, FORMATS, SIGNATURES, image_shape, parse_formats, probabilities_fn, write_savedmodel, write_tflite)
 from fmnist_keras.export.runtime import TFLiteRunner, make_interpreter, serve
@@ -45,7 +46,7 @@ from fmnist_keras.export.verify import MAX_INT8_ACCURACY_DROP, MIN_FLOAT_AGREEME
 
 __all__ = [
     "FILES", "FORMATS", "MAX_INT8_ACCURACY_DROP", "MIN_FLOAT_AGREEMENT", "REPORT", "SIGNATURES", "TFLiteRunner",
-    "default_out_dir", "export_model", "export_run", "export_summary", "format_report", "image_shape",
+    "default_out_dir", "export_model", "export_run", "export_stage", "export_summary", "format_report", "image_shape",
     "load_classifier", "main", "make_interpreter", "parse_formats", "prepare_out_dir", "probabilities_fn", "serve",
     "verify_export", "write_savedmodel", "write_tflite",
 ]

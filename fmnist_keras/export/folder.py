@@ -152,8 +152,16 @@ def export_summary(report):
                         for fmt, row in report.get("formats", {}).items()}}
 
 
+def export_stage(classifier, run_dir, config):
+    """A finish stage for `runner.fit_and_evaluate(config, finish=[export_stage])` (the recipes'
+    `--export`): `{"export": export_run(...)}` when `config.export` is set, else nothing."""
+    if not config.export:
+        return {}
+    return {"export": export_run(classifier, run_dir, config)}
+
+
 def export_run(classifier, run_dir, config):
-    """A recipe's export into `<run_dir>/export` (runner, `--export`): prints the table and
+    """A recipe's export into `<run_dir>/export` (`--export`): prints the table and
     returns the summary; a failure is logged and recorded, not raised, so the trained run
     still gets its results.json."""
     try:

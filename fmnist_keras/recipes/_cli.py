@@ -149,13 +149,11 @@ def check_cell_flags(table, explicit):
 
 
 def export_stage(classifier, run_dir, config):
-    """`--export`: SavedModel + TFLite of the tested weights into `<run>/export`,
-    verified on the test set (`fmnist_keras.export`); nothing without the flag."""
-    if not config.export:
-        return {}
-    from fmnist_keras.export import export_run
+    """`--export`: SavedModel + TFLite of the tested weights into `<run>/export`, verified on the
+    test set (`fmnist_keras.export.export_stage`, imported only when a run ends)."""
+    from fmnist_keras.export import export_stage as stage
 
-    return {"export": export_run(classifier, run_dir, config)}
+    return stage(classifier, run_dir, config)
 
 
 # What a recipe does with each tested classifier before its results.json is written.
