@@ -118,6 +118,8 @@ def torch_optimizers():
     import keras
     from keras import ops
 
+    from fmnist_keras.training import optimizers as ours
+
     class TorchRMSprop(keras.optimizers.Optimizer):
         """`torch.optim.RMSprop(lr, alpha=0.99, eps=1e-8)`:
         `v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps)`."""
@@ -139,34 +141,19 @@ def torch_optimizers():
             self.assign(v, self.alpha * v + (1.0 - self.alpha) * g * g)
             self.assign_sub(variable, lr * g / (ops.sqrt(v) + self.eps))
 
-    class TorchAdam(keras.optimizers.Optimizer):
+    class TorchAdam(ours._AdamMoments):
         """`torch.optim.Adam(lr, betas=(0.9, 0.999), eps=1e-8)`:
-        `p -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`."""
+        `p -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`. The moments are
+        RAdam's/AdaBound's (`training.optimizers._AdamMoments`, no L2); only the step differs."""
 
         def __init__(self, learning_rate, beta_1=0.9, beta_2=0.999, eps=1e-8, name="torch_adam", **kwargs):
-            super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-            self.beta_1, self.beta_2, self.eps = beta_1, beta_2, eps
-
-        def build(self, variables):
-            if self.built:
-                return
-            super().build(variables)
-            self.ms = self.add_optimizer_variables(variables, "exp_avg")
-            self.vs = self.add_optimizer_variables(variables, "exp_avg_sq")
+            super().__init__(learning_rate, beta_1, beta_2, eps, 0.0, name, **kwargs)
 
         def update_step(self, gradient, variable, learning_rate):
             lr = ops.cast(learning_rate, variable.dtype)
-            g = ops.cast(gradient, variable.dtype)
-            index = self._get_variable_index(variable)
-            m, v = self.ms[index], self.vs[index]
-            t = ops.cast(self.iterations + 1, variable.dtype)
-            b1, b2 = self.beta_1, self.beta_2
-            self.assign(m, b1 * m + (1.0 - b1) * g)
-            self.assign(v, b2 * v + (1.0 - b2) * g * g)
-            bias1 = 1.0 - ops.power(ops.cast(b1, variable.dtype), t)
-            bias2 = 1.0 - ops.power(ops.cast(b2, variable.dtype), t)
-            denom = ops.sqrt(v) / ops.sqrt(bias2) + self.eps
-            self.assign_sub(variable, (lr / bias1) * m / denom)
+            m, v, t, b1, b2 = self._moments(gradient, variable)
+            denom = ops.sqrt(v) / ops.sqrt(1.0 - ops.power(b2, t)) + self.epsilon
+            self.assign_sub(variable, (lr / (1.0 - ops.power(b1, t))) * m / denom)
 
     return {"rmsprop": TorchRMSprop, "adam": TorchAdam}
 
