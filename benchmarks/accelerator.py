@@ -33,7 +33,6 @@ import sys
 import time
 
 import keras
-import numpy as np
 
 from fmnist_keras.batches import ArrayBatches
 from fmnist_keras.data import load_fashion_mnist

@@ -422,10 +422,18 @@ def test_cli_writes_json_figures_and_self_contained_html(tiny_runs, capsys):
     page = (run / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 4
     assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert f"test ECE ({cal['bins']} bins)" in page
     # A second evaluation into the same folder is refused: one line, exit status 2.
     assert main([str(run), "--limit", "500", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "already has evaluation.json" in err and "--overwrite" in err and len(err.splitlines()) == 1
+
+
+def test_page_names_the_bins_its_ece_was_measured_with():
+    from fmnist_keras.evaluation.page import _ece_label
+
+    assert _ece_label({"bins": 10}) == "test ECE (10 bins)"
+    assert _ece_label(None) == "test ECE"  # no calibration recorded: no bin count to claim
 
 
 def test_cli_baseline_ensemble_and_export(tiny_runs, tmp_path, fmnist):

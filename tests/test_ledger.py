@@ -1,6 +1,5 @@
 """The ledger's front-page results table and its command line."""
 
-import json
 import shutil
 import subprocess
 import sys

@@ -54,7 +54,7 @@ def test_last_evaluation_batch_is_padded_with_zero_weights(fmnist):
              for k in range(2)]
     rows, weights = [], []
     for i in range(3):
-        (a, la, wa), (b, lb, wb) = parts[0][i], parts[1][i]
+        (_, la, wa), (_, lb, wb) = parts[0][i], parts[1][i]
         rows.append(np.concatenate([la, lb]))
         weights.append(np.concatenate([wa, wb]))
     labels, weights = np.concatenate(rows), np.concatenate(weights)

@@ -57,10 +57,16 @@ def render_html(results, figures):
             "<body>" + "\n".join(parts) + "</body></html>\n")
 
 
+def _ece_label(cal):
+    """Name the bin count the ECE was measured with (it is recorded with the calibration)."""
+    bins = (cal or {}).get("bins")
+    return f"test ECE ({bins} bins)" if bins else "test ECE"
+
+
 def _summary(results):
     clean, cal, rob = results["clean"], results.get("calibration"), results.get("corruptions")
     summary = [("test accuracy", _pct(clean["accuracy"])), ("test NLL", _num(clean["nll"])),
-               ("test Brier", _num(clean["brier"])), ("test ECE (15 bins)", _pct(clean["ece"]))]
+               ("test Brier", _num(clean["brier"])), (_ece_label(cal), _pct(clean["ece"]))]
     if cal:
         summary += [("temperature T", _num(cal["temperature"], 3)),
                     ("ECE after temperature", _pct(cal["after"]["ece"])),

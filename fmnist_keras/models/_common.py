@@ -2,7 +2,7 @@
 
 import keras
 
-from fmnist_keras.choices import HEADS, LAYER_INITS, NORMS
+from fmnist_keras.choices import LAYER_INITS, NORMS
 from fmnist_keras.data import PIXEL_MEAN, PIXEL_STD
 from fmnist_keras.layers import TLU, FilterResponseNormalization
 

@@ -2,7 +2,8 @@
 
 import inspect
 
-from fmnist_keras.models._common import HEADS, check_choice
+from fmnist_keras.choices import HEADS
+from fmnist_keras.models._common import check_choice
 from fmnist_keras.models.cnn import cnn1, cnn2, cnn3, cnn4, cnn5
 from fmnist_keras.models.mlp import mlp
 from fmnist_keras.models.resnet import resnet18, resnet34
