@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core, at most 4 (each holds TensorFlow, JAX and the data).
+# TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test venv data clean
 
@@ -12,7 +15,7 @@ demo: venv data
 	$(PY) -m fmnist_keras.recipes.resnet_erasing --quick
 
 test: venv data
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist worksteal $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 
